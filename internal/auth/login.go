@@ -1,0 +1,220 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// RegisterInput is a sign-up request.
+type RegisterInput struct {
+	Email    string
+	Password string
+	Username string
+}
+
+// Register creates a user with the USER role and signs them in.
+func (s *Service) Register(ctx context.Context, in RegisterInput, c Client) (Grant, error) {
+	u, err := s.CreateUser(ctx, in, store.RoleUser)
+	if err != nil {
+		return Grant{}, err
+	}
+	return s.startSession(ctx, u, c)
+}
+
+// CreateUser validates the input and stores a new active user with role.
+// It does not sign the user in; the command line uses it to create admins.
+func (s *Service) CreateUser(ctx context.Context, in RegisterInput, role string) (store.User, error) {
+	email := NormalizeEmail(in.Email)
+	if err := validateEmail(email); err != nil {
+		return store.User{}, err
+	}
+	username, err := normalizeUsername(in.Username)
+	if err != nil {
+		return store.User{}, err
+	}
+	if role != store.RoleUser && role != store.RoleAdmin {
+		return store.User{}, Invalid("role", "Role must be USER or ADMIN.")
+	}
+	if err := s.checkPassword("password", in.Password); err != nil {
+		return store.User{}, err
+	}
+
+	hash, err := s.hasher.Hash(ctx, in.Password)
+	if err != nil {
+		return store.User{}, hashErr(err)
+	}
+
+	now := s.now()
+	u := store.User{
+		ID:           newID(),
+		Email:        email,
+		Username:     username,
+		PasswordHash: hash,
+		Role:         role,
+		Active:       true,
+		CreatedAt:    now,
+		UpdatedAt:    now,
+	}
+	switch err := s.store.CreateUser(ctx, u); {
+	case errors.Is(err, store.ErrEmailTaken):
+		return store.User{}, &Error{Code: CodeEmailTaken, Message: "This email is already registered.",
+			Fields: map[string]string{"email": "This email is already registered."}}
+	case errors.Is(err, store.ErrUsernameTaken):
+		return store.User{}, &Error{Code: CodeUsernameTaken, Message: "This username is taken.",
+			Fields: map[string]string{"username": "This username is taken."}}
+	case err != nil:
+		return store.User{}, fmt.Errorf("create user: %w", err)
+	}
+	return u, nil
+}
+
+// Login checks an email and password and starts a session. Unknown emails
+// and wrong passwords get the same answer after the same work, and failures
+// are counted per normalized email, known or not, towards a lockout that is
+// enforced before any password is checked.
+func (s *Service) Login(ctx context.Context, email, plain string, c Client) (Grant, error) {
+	email = NormalizeEmail(email)
+	if email == "" || plain == "" {
+		return Grant{}, errBadCredentials
+	}
+	if len(email) > maxEmailLength || !plainText(email) || len(plain) > 4*s.policy.MaxLength {
+		// Too long to be a real account or password; no hashing for it.
+		return Grant{}, errBadCredentials
+	}
+
+	lockKey := "lock:" + email
+	if err := s.checkLock(ctx, lockKey); err != nil {
+		return Grant{}, err
+	}
+
+	u, err := s.store.UserByEmail(ctx, email)
+	if errors.Is(err, store.ErrNotFound) {
+		if err := s.hasher.VerifyDummy(ctx, plain); err != nil {
+			return Grant{}, hashErr(err)
+		}
+		return Grant{}, s.loginFailed(ctx, email, nil, c, "invalid_credentials")
+	}
+	if err != nil {
+		return Grant{}, fmt.Errorf("login: %w", err)
+	}
+
+	ok, rehash, err := s.hasher.Verify(ctx, u.PasswordHash, plain)
+	if err != nil {
+		return Grant{}, hashErr(err)
+	}
+	if !ok {
+		return Grant{}, s.loginFailed(ctx, email, &u, c, "invalid_credentials")
+	}
+	if !u.Active {
+		s.recordLogin(ctx, u.ID, c, false, "account_disabled")
+		return Grant{}, errDisabled
+	}
+
+	if err := s.attempts.Reset(ctx, "fail:"+email); err != nil {
+		return Grant{}, fmt.Errorf("login: reset failures: %w", err)
+	}
+	if rehash {
+		s.rehash(ctx, u, plain)
+	}
+	g, err := s.startSession(ctx, u, c)
+	if err != nil {
+		return Grant{}, err
+	}
+	s.recordLogin(ctx, u.ID, c, true, "")
+	return g, nil
+}
+
+// checkLock refuses the attempt while key is locked.
+func (s *Service) checkLock(ctx context.Context, key string) error {
+	n, left, err := s.attempts.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("lockout check: %w", err)
+	}
+	if n > 0 {
+		return lockedErr(left)
+	}
+	return nil
+}
+
+func lockedErr(left time.Duration) *Error {
+	return &Error{
+		Code:       CodeAccountLocked,
+		Message:    "Too many failed attempts; try again later.",
+		RetryAfter: left,
+	}
+}
+
+// loginFailed counts a failure for email and locks it once the failures in
+// the window reach the limit. The answer is the same whether or not the
+// account exists.
+func (s *Service) loginFailed(ctx context.Context, email string, u *store.User, c Client,
+	reason string) error {
+	if u != nil {
+		s.recordLogin(ctx, u.ID, c, false, reason)
+	}
+	n, _, err := s.attempts.Incr(ctx, "fail:"+email, s.opts.LockoutDuration)
+	if err != nil {
+		return fmt.Errorf("count failure: %w", err)
+	}
+	if n < int64(s.opts.MaxLoginAttempts) {
+		return errBadCredentials
+	}
+	// The lock gets a window of its own so that it lasts the full duration
+	// from the failure that triggered it.
+	if _, _, err := s.attempts.Incr(ctx, "lock:"+email, s.opts.LockoutDuration); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	if err := s.attempts.Reset(ctx, "fail:"+email); err != nil {
+		return fmt.Errorf("lock: %w", err)
+	}
+	s.log.InfoContext(ctx, "account locked", "user_id", userID(u))
+	return lockedErr(s.opts.LockoutDuration)
+}
+
+func userID(u *store.User) string {
+	if u == nil {
+		return ""
+	}
+	return u.ID
+}
+
+// rehash upgrades a stored hash to the configured algorithm. Failure is
+// logged, not fatal: the login itself already succeeded.
+func (s *Service) rehash(ctx context.Context, u store.User, plain string) {
+	hash, err := s.hasher.Hash(ctx, plain)
+	if err == nil {
+		err = s.store.UpdatePasswordHash(ctx, u.ID, hash, s.now())
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "password rehash failed", "user_id", u.ID, "err", err)
+	}
+}
+
+// recordLogin appends to the user's login history; a failure to do so is
+// logged rather than failing the login.
+func (s *Service) recordLogin(ctx context.Context, userID string, c Client, ok bool, reason string) {
+	err := s.store.RecordLogin(ctx, store.LoginAttempt{
+		ID:        newID(),
+		UserID:    userID,
+		IPAddress: c.IP,
+		UserAgent: c.UserAgent,
+		Success:   ok,
+		Reason:    reason,
+		CreatedAt: s.now(),
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "login history write failed", "user_id", userID, "err", err)
+	}
+}
+
+// LoginHistory returns the caller's most recent login attempts.
+func (s *Service) LoginHistory(ctx context.Context, p Principal, limit int) ([]store.LoginAttempt, error) {
+	if limit <= 0 || limit > 100 {
+		limit = 50
+	}
+	return s.store.LoginHistory(ctx, p.User.ID, limit)
+}
