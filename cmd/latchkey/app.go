@@ -75,11 +75,6 @@ func openDatabase(ctx context.Context, cfg *config.Config) (database, error) {
 
 // newService builds the authentication flows from configuration.
 func newService(cfg *config.Config, st store.Store, log *slog.Logger) (*auth.Service, error) {
-	policy := password.DefaultPolicy()
-	policy.Composition = cfg.PasswordComposition
-	if cfg.PasswordHash == password.Bcrypt {
-		policy.MaxBytes = 72
-	}
 	hasher, err := password.NewHasher(password.Options{
 		Algorithm:  cfg.PasswordHash,
 		BcryptCost: cfg.BcryptRounds,
@@ -87,6 +82,9 @@ func newService(cfg *config.Config, st store.Store, log *slog.Logger) (*auth.Ser
 	if err != nil {
 		return nil, fmt.Errorf("password hasher: %w", err)
 	}
+	policy := password.DefaultPolicy()
+	policy.Composition = cfg.PasswordComposition
+	policy.MaxBytes = hasher.MaxBytes()
 	access, err := token.NewAccess(token.AccessOptions{
 		Secret:   cfg.AccessSecret,
 		Issuer:   cfg.Issuer,

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"encoding/base64"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -177,7 +178,7 @@ func TestRegisterRefusesBadInput(t *testing.T) {
 				}
 			})
 		}
-		if _, err := st.UserByEmail(t.Context(), "a@example.com"); err != store.ErrNotFound {
+		if _, err := st.UserByEmail(t.Context(), "a@example.com"); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("refused registrations stored a user: err = %v", err)
 		}
 	})

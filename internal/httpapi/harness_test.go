@@ -103,9 +103,7 @@ func newEnv(t *testing.T, st store.Store, options ...envOption) *env {
 		t.Fatal(err)
 	}
 	policy := password.DefaultPolicy()
-	if cfg.hash.Algorithm == password.Bcrypt {
-		policy.MaxBytes = 72
-	}
+	policy.MaxBytes = hasher.MaxBytes()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc := auth.New(auth.Deps{
 		Store: st, Hasher: hasher, Policy: policy, Access: access, Keyed: keyed,

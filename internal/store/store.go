@@ -119,6 +119,10 @@ type Store interface {
 	// UpdatePasswordHash replaces the user's password hash, for instance to
 	// upgrade an old bcrypt hash after a successful login.
 	UpdatePasswordHash(ctx context.Context, userID, hash string, now time.Time) error
+	// UpdateUserAccess sets the user's role and active flag and returns the
+	// updated user, or ErrNotFound.
+	UpdateUserAccess(ctx context.Context, userID, role string, active bool,
+		now time.Time) (User, error)
 
 	// CreateSession inserts a session together with the first refresh token
 	// of its family, atomically.
@@ -147,6 +151,9 @@ type Store interface {
 	// RefreshTokenByHash returns the refresh token with the given hash, or
 	// ErrNotFound.
 	RefreshTokenByHash(ctx context.Context, tokenHash string) (RefreshToken, error)
+	// SessionRefreshTokens returns every refresh token of the session's
+	// family, live or not, oldest first.
+	SessionRefreshTokens(ctx context.Context, sessionID string) ([]RefreshToken, error)
 	// RotateRefreshToken is the compare-and-set at the heart of rotation. In
 	// one transaction it marks the token with id as rotated at now, only if
 	// it is neither rotated nor revoked, inserts next (in the same session),

@@ -74,7 +74,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 
 	s := sqlstore.New(db, db, dialect)
 	if err := s.Ping(ctx); err != nil {
-		return nil, errors.Join(fmt.Errorf("postgres: connect: %w", err), db.Close())
+		return nil, errors.Join(err, db.Close())
 	}
 	m, err := newMigrator(ctx, s)
 	if err != nil {

@@ -104,3 +104,11 @@ func TestOpenDoesNotRepeatTheURLOfAParseError(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkRotation(b *testing.B) {
+	storetest.BenchmarkRotation(b, storetest.Postgres(b))
+}
+
+func BenchmarkRefreshState(b *testing.B) {
+	storetest.BenchmarkRefreshState(b, storetest.Postgres(b))
+}

@@ -51,7 +51,10 @@ type DB struct {
 // a separate pool of read-only connections that, in WAL mode, never wait
 // for the writer.
 func Open(ctx context.Context, path string) (*DB, error) {
-	if path == "" || strings.ContainsAny(path, "?#") || strings.HasPrefix(path, "file:") {
+	// The driver reads a query string or URI as options, and ":memory:"
+	// would give each pooled connection a database of its own.
+	if path == "" || path == ":memory:" || strings.ContainsRune(path, '?') ||
+		strings.HasPrefix(path, "file:") {
 		return nil, fmt.Errorf("sqlite: %q is not a plain file path", path)
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {

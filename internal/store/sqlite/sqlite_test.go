@@ -66,6 +66,7 @@ func TestOpenRefusesPathsTheDriverWouldReadAsOptions(t *testing.T) {
 		path string
 	}{
 		{"an empty path", ""},
+		{"an in-memory database", ":memory:"},
 		{"a path with a query", filepath.Join(dir, "a.db?mode=memory")},
 		{"a file URI", "file:" + filepath.Join(dir, "a.db")},
 	}
@@ -160,4 +161,12 @@ func TestWritersOfTwoHandlesNeverSeeALockedDatabase(t *testing.T) {
 			t.Errorf("write failed: %v", err)
 		}
 	}
+}
+
+func BenchmarkRotation(b *testing.B) {
+	storetest.BenchmarkRotation(b, storetest.SQLite(b))
+}
+
+func BenchmarkRefreshState(b *testing.B) {
+	storetest.BenchmarkRefreshState(b, storetest.SQLite(b))
 }

@@ -30,6 +30,7 @@ type queries struct {
 	emailExists      string
 	usernameExists   string
 	updatePassword   string
+	updateAccess     string
 	insertSession    string
 	insertToken      string
 	sessionUser      string
@@ -42,6 +43,7 @@ type queries struct {
 	revokeUserTokens string
 	refreshState     string
 	tokenByHash      string
+	sessionTokens    string
 	tokenExists      string
 	touchForRotation string
 	markRotated      string
@@ -59,6 +61,7 @@ func newQueries(bind func(string) string) queries {
 		emailExists:    bind(`SELECT EXISTS (SELECT 1 FROM users WHERE email = ?)`),
 		usernameExists: bind(`SELECT EXISTS (SELECT 1 FROM users WHERE username = ?)`),
 		updatePassword: bind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`),
+		updateAccess:   bind(`UPDATE users SET role = ?, active = ?, updated_at = ? WHERE id = ?`),
 
 		insertSession: bind(`INSERT INTO sessions (id, user_id, ip_address, user_agent,
 			created_at, last_activity, expires_at, revoked_at)
@@ -96,6 +99,9 @@ func newQueries(bind func(string) string) queries {
 			WHERE t.token_hash = ?`),
 		tokenByHash: bind(`SELECT ` + tokenColumns + ` FROM refresh_tokens t
 			WHERE t.token_hash = ?`),
+		sessionTokens: bind(`SELECT ` + tokenColumns + ` FROM refresh_tokens t
+			WHERE t.session_id = ?
+			ORDER BY t.created_at, t.id`),
 		tokenExists: bind(`SELECT EXISTS (SELECT 1 FROM refresh_tokens WHERE id = ?)`),
 		touchForRotation: bind(`UPDATE sessions SET last_activity = ?
 			WHERE id = (SELECT session_id FROM refresh_tokens WHERE id = ?)

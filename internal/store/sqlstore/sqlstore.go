@@ -159,10 +159,13 @@ func nullString(v string) any {
 	return v
 }
 
-// exists runs a SELECT EXISTS query on q.
-func exists(ctx context.Context, q interface {
+// queryRower is what *sql.DB and *sql.Tx share for single-row queries.
+type queryRower interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}, query string, args ...any) (bool, error) {
+}
+
+// exists runs a SELECT EXISTS query.
+func exists(ctx context.Context, q queryRower, query string, args ...any) (bool, error) {
 	var found bool
 	err := q.QueryRowContext(ctx, query, args...).Scan(&found)
 	return found, err

@@ -36,6 +36,31 @@ func (s *Store) RefreshTokenByHash(
 	return t, nil
 }
 
+// SessionRefreshTokens returns every refresh token of the session, live or
+// not, oldest first.
+func (s *Store) SessionRefreshTokens(
+	ctx context.Context,
+	sessionID string,
+) ([]store.RefreshToken, error) {
+	rows, err := s.read.QueryContext(ctx, s.q.sessionTokens, sessionID)
+	if err != nil {
+		return nil, s.fail("session refresh tokens", err)
+	}
+	defer rows.Close()
+	list := []store.RefreshToken{}
+	for rows.Next() {
+		var t store.RefreshToken
+		if err := rows.Scan(tokenDest(&t)...); err != nil {
+			return nil, s.fail("session refresh tokens", err)
+		}
+		list = append(list, t)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail("session refresh tokens", err)
+	}
+	return list, nil
+}
+
 // RotateRefreshToken marks the token with id as rotated and inserts next,
 // its successor in the same session, in one transaction that also moves the
 // session's last activity to now. It returns store.ErrConflict, writing

@@ -110,3 +110,30 @@ func (s *Store) UpdatePasswordHash(
 	}
 	return nil
 }
+
+// UpdateUserAccess sets the user's role and active flag and returns the
+// updated user, or store.ErrNotFound.
+func (s *Store) UpdateUserAccess(
+	ctx context.Context,
+	userID, role string,
+	active bool,
+	now time.Time,
+) (store.User, error) {
+	res, err := s.write.ExecContext(ctx, s.q.updateAccess, role, active, s.ts(now), userID)
+	if err != nil {
+		return store.User{}, s.fail("update user access", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return store.User{}, s.fail("update user access", err)
+	}
+	if n == 0 {
+		return store.User{}, s.fail("update user access", store.ErrNotFound)
+	}
+	var u store.User
+	err = s.write.QueryRowContext(ctx, s.q.userByID, userID).Scan(userDest(&u)...)
+	if err != nil {
+		return store.User{}, s.fail("update user access", err)
+	}
+	return u, nil
+}

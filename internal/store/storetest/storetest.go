@@ -26,6 +26,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		run  func(t *testing.T, newStore func(t *testing.T) store.Store)
 	}{
 		{"users", testUsers},
+		{"user access", testUserAccess},
 		{"lookups of missing records", testNotFound},
 		{"sessions", testSessions},
 		{"session listing", testListSessions},
@@ -61,7 +62,7 @@ func newID(t testing.TB) string {
 
 // makeUser stores a new active user with a unique id and email, after
 // applying edits.
-func makeUser(t *testing.T, s store.Store, edits ...func(*store.User)) store.User {
+func makeUser(t testing.TB, s store.Store, edits ...func(*store.User)) store.User {
 	t.Helper()
 	id := newID(t)
 	u := store.User{
@@ -84,7 +85,7 @@ func makeUser(t *testing.T, s store.Store, edits ...func(*store.User)) store.Use
 
 // newSession returns, unsaved, a session of u created at created with the
 // first refresh token of its family.
-func newSession(t *testing.T, u store.User, created time.Time) (store.Session, store.RefreshToken) {
+func newSession(t testing.TB, u store.User, created time.Time) (store.Session, store.RefreshToken) {
 	t.Helper()
 	sess := store.Session{
 		ID:           newID(t),
@@ -99,7 +100,7 @@ func newSession(t *testing.T, u store.User, created time.Time) (store.Session, s
 }
 
 // newToken returns, unsaved, a refresh token of sess issued at issued.
-func newToken(t *testing.T, sess store.Session, issued time.Time) store.RefreshToken {
+func newToken(t testing.TB, sess store.Session, issued time.Time) store.RefreshToken {
 	t.Helper()
 	id := newID(t)
 	return store.RefreshToken{
@@ -115,7 +116,7 @@ func newToken(t *testing.T, sess store.Session, issued time.Time) store.RefreshT
 // makeSession stores a session of u created at created, with its first
 // refresh token.
 func makeSession(
-	t *testing.T,
+	t testing.TB,
 	s store.Store,
 	u store.User,
 	created time.Time,

@@ -32,6 +32,12 @@ func testRefreshTokens(t *testing.T, newStore func(t *testing.T) store.Store) {
 			}
 			checkEqual(t, "successor's state", st,
 				store.RefreshState{Token: next, Session: sess, User: u})
+
+			family, err := s.SessionRefreshTokens(t.Context(), sess.ID)
+			if err != nil {
+				t.Fatalf("SessionRefreshTokens: %v", err)
+			}
+			checkEqual(t, "family, oldest first", family, []store.RefreshToken{first, next})
 		})
 
 	tests := []struct {
@@ -107,11 +113,21 @@ func testRefreshTokens(t *testing.T, newStore func(t *testing.T) store.Store) {
 		})
 }
 
-// testConcurrentRotation races many rotations of one token, each with its
-// own successor, as clients replaying a stolen token would.
 func testConcurrentRotation(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Run("of one token by 20 clients lets exactly one win", func(t *testing.T) {
+		t.Parallel()
+		testRotationRace(t, newStore(t))
+	})
+	t.Run("racing revocation leaves no live token in a revoked session", func(t *testing.T) {
+		t.Parallel()
+		testRotationAgainstRevocation(t, newStore(t))
+	})
+}
+
+// testRotationRace races many rotations of one token, each with its own
+// successor, as clients replaying a stolen token would.
+func testRotationRace(t *testing.T, s store.Store) {
 	const racers = 20
-	s := newStore(t)
 	u := makeUser(t, s)
 	sess, first := makeSession(t, s, u, base)
 	now := base.Add(time.Minute)
@@ -168,5 +184,49 @@ func testConcurrentRotation(t *testing.T, newStore func(t *testing.T) store.Stor
 	total := countSQL(t, s, `SELECT COUNT(*) FROM refresh_tokens WHERE session_id = ?`, sess.ID)
 	if total != 2 {
 		t.Errorf("tokens in the session = %d, want 2", total)
+	}
+}
+
+// testRotationAgainstRevocation rotates and revokes many sessions at once,
+// each rotation racing the revocation of its own session. Whichever wins,
+// neither may fail otherwise, and a revoked session must end with no live
+// token: a successor is either refused or revoked with its family.
+func testRotationAgainstRevocation(t *testing.T, s store.Store) {
+	const pairs = 20
+	u := makeUser(t, s)
+	now := base.Add(time.Minute)
+	sessions := make([]store.Session, pairs)
+	firsts := make([]store.RefreshToken, pairs)
+	for i := range pairs {
+		sessions[i], firsts[i] = makeSession(t, s, u, base)
+	}
+
+	start := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range pairs {
+		wg.Go(func() {
+			<-start
+			next := newToken(t, sessions[i], now)
+			err := s.RotateRefreshToken(t.Context(), firsts[i].ID, next, now)
+			if err != nil && !errors.Is(err, store.ErrConflict) {
+				t.Errorf("rotation %d error = %v, want nil or ErrConflict", i, err)
+			}
+		})
+		wg.Go(func() {
+			<-start
+			if err := s.RevokeSession(t.Context(), u.ID, sessions[i].ID, now); err != nil {
+				t.Errorf("revocation %d: %v", i, err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+
+	for i, sess := range sessions {
+		live := countSQL(t, s, `SELECT COUNT(*) FROM refresh_tokens
+			WHERE session_id = ? AND revoked_at IS NULL`, sess.ID)
+		if live != 0 {
+			t.Errorf("session %d: %d tokens not revoked, want 0", i, live)
+		}
 	}
 }

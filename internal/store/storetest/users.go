@@ -141,6 +141,28 @@ func testUsers(t *testing.T, newStore func(t *testing.T) store.Store) {
 	})
 }
 
+func testUserAccess(t *testing.T, newStore func(t *testing.T) store.Store) {
+	t.Run("role and active flag change and read back", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		u := makeUser(t, s)
+		later := base.Add(time.Hour)
+
+		got, err := s.UpdateUserAccess(t.Context(), u.ID, store.RoleAdmin, false, later)
+		if err != nil {
+			t.Fatalf("UpdateUserAccess: %v", err)
+		}
+		want := u
+		want.Role, want.Active, want.UpdatedAt = store.RoleAdmin, false, later
+		checkEqual(t, "returned user", got, want)
+		read, err := s.UserByID(t.Context(), u.ID)
+		if err != nil {
+			t.Fatalf("UserByID: %v", err)
+		}
+		checkEqual(t, "stored user", read, want)
+	})
+}
+
 func testNotFound(t *testing.T, newStore func(t *testing.T) store.Store) {
 	s := newStore(t)
 	u := makeUser(t, s)
@@ -166,6 +188,10 @@ func testNotFound(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}},
 		{"UpdatePasswordHash of an unknown user", func(t *testing.T) error {
 			return s.UpdatePasswordHash(t.Context(), ghost.ID, "x", now)
+		}},
+		{"UpdateUserAccess of an unknown user", func(t *testing.T) error {
+			_, err := s.UpdateUserAccess(t.Context(), ghost.ID, store.RoleAdmin, false, now)
+			return err
 		}},
 		{"CreateSession for an unknown user", func(t *testing.T) error {
 			return s.CreateSession(t.Context(), ghostSession, ghostToken)
