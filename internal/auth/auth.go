@@ -48,6 +48,7 @@ type Service struct {
 	access   *token.Access
 	keyed    *token.Keyed
 	attempts Counter
+	auditor  Auditor
 	opts     Options
 	now      func() time.Time
 	log      *slog.Logger
@@ -61,6 +62,7 @@ type Deps struct {
 	Access   *token.Access
 	Keyed    *token.Keyed
 	Attempts Counter
+	Audit    Auditor          // records security events; none when nil
 	Now      func() time.Time // time.Now when nil
 	Log      *slog.Logger     // slog.Default() when nil
 }
@@ -73,6 +75,9 @@ func New(d Deps, o Options) *Service {
 	if d.Log == nil {
 		d.Log = slog.Default()
 	}
+	if d.Audit == nil {
+		d.Audit = noAudit{}
+	}
 	return &Service{
 		store:    d.Store,
 		hasher:   d.Hasher,
@@ -80,6 +85,7 @@ func New(d Deps, o Options) *Service {
 		access:   d.Access,
 		keyed:    d.Keyed,
 		attempts: d.Attempts,
+		auditor:  d.Audit,
 		opts:     o,
 		now:      func() time.Time { return d.Now().UTC().Truncate(time.Millisecond) },
 		log:      d.Log,

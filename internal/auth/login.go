@@ -22,6 +22,7 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, c Client) (Gra
 	if err != nil {
 		return Grant{}, err
 	}
+	s.audit(ctx, EventRegistered, u.ID, c, nil)
 	return s.startSession(ctx, u, c)
 }
 
@@ -111,6 +112,7 @@ func (s *Service) Login(ctx context.Context, email, plain string, c Client) (Gra
 	}
 	if !u.Active {
 		s.recordLogin(ctx, u.ID, c, false, "account_disabled")
+		s.audit(ctx, EventLoginFailed, u.ID, c, map[string]string{"reason": "account_disabled"})
 		return Grant{}, errDisabled
 	}
 
@@ -120,11 +122,18 @@ func (s *Service) Login(ctx context.Context, email, plain string, c Client) (Gra
 	if rehash {
 		s.rehash(ctx, u, plain)
 	}
+	return s.completeLogin(ctx, u, c)
+}
+
+// completeLogin starts the session of a user who has proven every factor
+// the account requires, and records the success.
+func (s *Service) completeLogin(ctx context.Context, u store.User, c Client) (Grant, error) {
 	g, err := s.startSession(ctx, u, c)
 	if err != nil {
 		return Grant{}, err
 	}
 	s.recordLogin(ctx, u.ID, c, true, "")
+	s.audit(ctx, EventLoginSucceeded, u.ID, c, map[string]string{"session_id": g.SessionID})
 	return g, nil
 }
 
@@ -156,6 +165,7 @@ func (s *Service) loginFailed(ctx context.Context, email string, u *store.User, 
 	if u != nil {
 		s.recordLogin(ctx, u.ID, c, false, reason)
 	}
+	s.audit(ctx, EventLoginFailed, userID(u), c, map[string]string{"reason": reason})
 	n, _, err := s.attempts.Incr(ctx, "fail:"+email, s.opts.LockoutDuration)
 	if err != nil {
 		return fmt.Errorf("count failure: %w", err)
@@ -172,6 +182,7 @@ func (s *Service) loginFailed(ctx context.Context, email string, u *store.User, 
 		return fmt.Errorf("lock: %w", err)
 	}
 	s.log.InfoContext(ctx, "account locked", "user_id", userID(u))
+	s.audit(ctx, EventLocked, userID(u), c, nil)
 	return lockedErr(s.opts.LockoutDuration)
 }
 

@@ -20,7 +20,7 @@ const maxGraceHops = 3
 // is a replay. Within the grace window after its rotation the replay is an
 // idempotent retry and gets the same successor again; after it, the replay
 // means the token leaked, so the whole family and its session are revoked.
-func (s *Service) Refresh(ctx context.Context, presented string) (Grant, error) {
+func (s *Service) Refresh(ctx context.Context, presented string, c Client) (Grant, error) {
 	if !token.WellFormed(presented) {
 		return Grant{}, errBadToken
 	}
@@ -34,7 +34,7 @@ func (s *Service) Refresh(ctx context.Context, presented string) (Grant, error) 
 		return Grant{}, err
 	}
 	if !st.Token.RotatedAt.IsZero() {
-		return s.replay(ctx, presented, st, now, 0)
+		return s.replay(ctx, presented, st, now, c, 0)
 	}
 
 	next := s.keyed.Successor(presented)
@@ -56,7 +56,7 @@ func (s *Service) Refresh(ctx context.Context, presented string) (Grant, error) 
 		if err := s.usable(st, now); err != nil {
 			return Grant{}, err
 		}
-		return s.replay(ctx, presented, st, now, 0)
+		return s.replay(ctx, presented, st, now, c, 0)
 	}
 	if err != nil {
 		return Grant{}, fmt.Errorf("rotate refresh token: %w", err)
@@ -87,9 +87,9 @@ func (s *Service) usable(st store.RefreshState, now time.Time) error {
 
 // replay handles a token that has already been rotated.
 func (s *Service) replay(ctx context.Context, tok string, st store.RefreshState, now time.Time,
-	hops int) (Grant, error) {
+	c Client, hops int) (Grant, error) {
 	if now.Sub(st.Token.RotatedAt) > s.opts.ReuseGrace || hops >= maxGraceHops {
-		return Grant{}, s.reuseDetected(ctx, st, now)
+		return Grant{}, s.reuseDetected(ctx, st, now, c)
 	}
 
 	next := s.keyed.Successor(tok)
@@ -98,7 +98,7 @@ func (s *Service) replay(ctx context.Context, tok string, st store.RefreshState,
 		// A rotated token always has a stored successor; without one the
 		// family cannot be trusted.
 		if errors.Is(err, errBadToken) {
-			return Grant{}, s.reuseDetected(ctx, st, now)
+			return Grant{}, s.reuseDetected(ctx, st, now, c)
 		}
 		return Grant{}, err
 	}
@@ -106,7 +106,7 @@ func (s *Service) replay(ctx context.Context, tok string, st store.RefreshState,
 		return Grant{}, err
 	}
 	if !succ.Token.RotatedAt.IsZero() {
-		return s.replay(ctx, next, succ, now, hops+1)
+		return s.replay(ctx, next, succ, now, c, hops+1)
 	}
 	return s.grant(succ.User, succ.Session, next, succ.Token.ExpiresAt, now)
 }
@@ -114,12 +114,14 @@ func (s *Service) replay(ctx context.Context, tok string, st store.RefreshState,
 // reuseDetected revokes the token's family and session: a rotated token
 // presented after the grace window is in the hands of someone it was not
 // issued to, or was, and either way nobody can tell which.
-func (s *Service) reuseDetected(ctx context.Context, st store.RefreshState, now time.Time) error {
+func (s *Service) reuseDetected(ctx context.Context, st store.RefreshState, now time.Time,
+	c Client) error {
 	if err := s.store.RevokeSession(ctx, "", st.Session.ID, now); err != nil {
 		return fmt.Errorf("revoke reused family: %w", err)
 	}
 	s.log.WarnContext(ctx, "refresh token reuse detected",
 		"user_id", st.User.ID, "session_id", st.Session.ID)
+	s.audit(ctx, EventReuseDetected, st.User.ID, c, map[string]string{"session_id": st.Session.ID})
 	return &Error{Code: CodeInvalidToken, Message: errBadToken.Message,
 		Err: errors.New("refresh token reuse detected")}
 }

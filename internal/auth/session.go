@@ -146,13 +146,18 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 
 // Logout ends the caller's session, or every session of the caller when all
 // is set.
-func (s *Service) Logout(ctx context.Context, p Principal, all bool) error {
+func (s *Service) Logout(ctx context.Context, p Principal, all bool, c Client) error {
 	now := s.now()
 	if all {
-		_, err := s.store.RevokeUserSessions(ctx, p.User.ID, "", now)
+		if _, err := s.store.RevokeUserSessions(ctx, p.User.ID, "", now); err != nil {
+			return err
+		}
+	} else if err := s.store.RevokeSession(ctx, p.User.ID, p.Session.ID, now); err != nil {
 		return err
 	}
-	return s.store.RevokeSession(ctx, p.User.ID, p.Session.ID, now)
+	s.audit(ctx, EventLogout, p.User.ID, c, map[string]string{
+		"session_id": p.Session.ID, "all": fmt.Sprint(all)})
+	return nil
 }
 
 // Sessions lists the caller's live sessions.
@@ -173,12 +178,17 @@ func (s *Service) Sessions(ctx context.Context, p Principal) ([]store.Session, e
 
 // RevokeSession ends one of the caller's sessions. Another user's session
 // id is answered like an unknown one.
-func (s *Service) RevokeSession(ctx context.Context, p Principal, sessionID string) error {
+func (s *Service) RevokeSession(ctx context.Context, p Principal, sessionID string,
+	c Client) error {
 	err := s.store.RevokeSession(ctx, p.User.ID, sessionID, s.now())
 	if errors.Is(err, store.ErrNotFound) {
 		return Errorf(CodeNotFound, "No such session.")
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	s.audit(ctx, EventSessionRevoked, p.User.ID, c, map[string]string{"session_id": sessionID})
+	return nil
 }
 
 // truncate cuts s to at most n bytes on a character boundary, dropping

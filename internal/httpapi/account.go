@@ -80,7 +80,7 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) error {
-	if err := s.auth.RevokeSession(r.Context(), principal(r), r.PathValue("id")); err != nil {
+	if err := s.auth.RevokeSession(r.Context(), principal(r), r.PathValue("id"), s.client(r)); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -128,7 +128,7 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 		tok = c.Value
 	}
 
-	g, err := s.auth.Refresh(r.Context(), tok)
+	g, err := s.auth.Refresh(r.Context(), tok, s.client(r))
 	if err != nil {
 		if in.RefreshToken == "" && auth.Public(err).Code == auth.CodeInvalidToken {
 			s.clearRefreshCookie(w)
@@ -149,7 +149,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &in, true); err != nil {
 		return err
 	}
-	if err := s.auth.Logout(r.Context(), principal(r), in.All); err != nil {
+	if err := s.auth.Logout(r.Context(), principal(r), in.All, s.client(r)); err != nil {
 		return err
 	}
 	s.clearRefreshCookie(w)

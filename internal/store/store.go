@@ -109,6 +109,8 @@ type RefreshState struct {
 // Store is the storage contract. All times passed in and returned are UTC;
 // engines keep at least millisecond precision.
 type Store interface {
+	OneTimeTokens
+
 	// CreateUser inserts u. It returns ErrEmailTaken or ErrUsernameTaken when
 	// the normalized email or username is already used.
 	CreateUser(ctx context.Context, u User) error

@@ -22,6 +22,7 @@ type Store struct {
 	write *sql.DB
 	d     Dialect
 	q     queries
+	ot    oneTimeQueries
 }
 
 var _ store.Store = (*Store)(nil)
@@ -35,7 +36,13 @@ func New(read, write *sql.DB, d Dialect) *Store {
 	if d.NumberedParams {
 		bind = rebindNumbered
 	}
-	return &Store{read: read, write: write, d: d, q: newQueries(bind)}
+	return &Store{
+		read:  read,
+		write: write,
+		d:     d,
+		q:     newQueries(bind),
+		ot:    newOneTimeQueries(bind),
+	}
 }
 
 // DB returns the handle writes go through, for maintenance jobs and tests

@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"refresh tokens", testRefreshTokens},
 		{"concurrent rotation", testConcurrentRotation},
 		{"login history", testLoginHistory},
+		{"one-time tokens", testOneTimeTokens},
 		{"times", testTimes},
 		{"deleting a user", testCascade},
 		{"ping", testPing},
