@@ -130,9 +130,6 @@ func plainText(s string) bool {
 }
 
 func validateEmail(email string) error {
-	if !plainText(email) {
-		return Invalid("email", "Email is not a valid address.")
-	}
 	if email == "" {
 		return Invalid("email", "Email is required.")
 	}

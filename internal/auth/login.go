@@ -29,6 +29,11 @@ func (s *Service) Register(ctx context.Context, in RegisterInput, c Client) (Gra
 // CreateUser validates the input and stores a new active user with role.
 // It does not sign the user in; the command line uses it to create admins.
 func (s *Service) CreateUser(ctx context.Context, in RegisterInput, role string) (store.User, error) {
+	if !plainText(in.Email) {
+		// Checked before normalizing: lower-casing would turn invalid bytes
+		// into replacement characters and accept a different address.
+		return store.User{}, Invalid("email", "Email is not a valid address.")
+	}
 	email := NormalizeEmail(in.Email)
 	if err := validateEmail(email); err != nil {
 		return store.User{}, err
@@ -78,11 +83,14 @@ func (s *Service) CreateUser(ctx context.Context, in RegisterInput, role string)
 // are counted per normalized email, known or not, towards a lockout that is
 // enforced before any password is checked.
 func (s *Service) Login(ctx context.Context, email, plain string, c Client) (Grant, error) {
+	if !plainText(email) {
+		return Grant{}, errBadCredentials
+	}
 	email = NormalizeEmail(email)
 	if email == "" || plain == "" {
 		return Grant{}, errBadCredentials
 	}
-	if len(email) > maxEmailLength || !plainText(email) || len(plain) > 4*s.policy.MaxLength {
+	if len(email) > maxEmailLength || len(plain) > 4*s.policy.MaxLength {
 		// Too long to be a real account or password; no hashing for it.
 		return Grant{}, errBadCredentials
 	}
