@@ -623,3 +623,27 @@ func TestSecurityHeadersAndJSONErrorsEverywhere(t *testing.T) {
 		t.Errorf("readyz = %d %s", r.Status, r.Raw)
 	}
 }
+
+func TestCORSAnswersOnlyListedOrigins(t *testing.T) {
+	e := newEnv(t, storetest.SQLite(t), func(c *envConfig) {
+		c.server.CORSOrigins = []string{"https://app.example.com"}
+	})
+	b := e.browser()
+	preflight := []string{"Origin", "", "Access-Control-Request-Method", "POST",
+		"Access-Control-Request-Headers", "content-type"}
+
+	preflight[1] = "https://app.example.com"
+	r := b.do("OPTIONS", "/api/auth/login", nil, preflight...)
+	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "https://app.example.com" {
+		t.Errorf("allowed origin: Access-Control-Allow-Origin = %q", got)
+	}
+	if r.Header.Get("Access-Control-Allow-Credentials") != "true" {
+		t.Error("allowed origin: credentials not allowed")
+	}
+
+	preflight[1] = "https://evil.example"
+	r = b.do("OPTIONS", "/api/auth/login", nil, preflight...)
+	if got := r.Header.Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("unlisted origin: Access-Control-Allow-Origin = %q; want none", got)
+	}
+}
