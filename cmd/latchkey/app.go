@@ -73,8 +73,11 @@ func openDatabase(ctx context.Context, cfg *config.Config) (database, error) {
 	}
 }
 
-// newService builds the authentication flows from configuration.
-func newService(cfg *config.Config, st store.Store, log *slog.Logger) (*auth.Service, error) {
+// newService builds the authentication flows from configuration. Each of
+// with may adjust the dependencies, as the server does to share lockout
+// counters and revocations through Redis.
+func newService(cfg *config.Config, st store.Store, log *slog.Logger,
+	with ...func(*auth.Deps)) (*auth.Service, error) {
 	hasher, err := password.NewHasher(password.Options{
 		Algorithm:  cfg.PasswordHash,
 		BcryptCost: cfg.BcryptRounds,
@@ -85,12 +88,7 @@ func newService(cfg *config.Config, st store.Store, log *slog.Logger) (*auth.Ser
 	policy := password.DefaultPolicy()
 	policy.Composition = cfg.PasswordComposition
 	policy.MaxBytes = hasher.MaxBytes()
-	access, err := token.NewAccess(token.AccessOptions{
-		Secret:   cfg.AccessSecret,
-		Issuer:   cfg.Issuer,
-		Audience: cfg.Audience,
-		TTL:      cfg.AccessTTL,
-	})
+	access, err := newAccess(cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("access tokens: %w", err)
 	}
@@ -98,7 +96,7 @@ func newService(cfg *config.Config, st store.Store, log *slog.Logger) (*auth.Ser
 	if err != nil {
 		return nil, fmt.Errorf("refresh tokens: %w", err)
 	}
-	return auth.New(auth.Deps{
+	d := auth.Deps{
 		Store:    st,
 		Hasher:   hasher,
 		Policy:   policy,
@@ -106,12 +104,20 @@ func newService(cfg *config.Config, st store.Store, log *slog.Logger) (*auth.Ser
 		Keyed:    keyed,
 		Attempts: ratelimit.NewMemory(nil),
 		Log:      log,
-	}, auth.Options{
+		MFAKey:   cfg.MFAKey,
+	}
+	for _, f := range with {
+		f(&d)
+	}
+	return auth.New(d, auth.Options{
 		RefreshTTL:       cfg.RefreshTTL,
 		ReuseGrace:       cfg.RefreshReuseGrace,
 		IdleTimeout:      cfg.SessionIdleTimeout,
 		MaxAge:           cfg.SessionMaxAge,
 		MaxLoginAttempts: cfg.MaxLoginAttempts,
 		LockoutDuration:  cfg.LockoutDuration,
+		PublicURL:        cfg.PublicURL,
+		ResetLimitWindow: cfg.RateLimitResetWindow,
+		ResetLimitMax:    cfg.RateLimitResetMax,
 	}), nil
 }

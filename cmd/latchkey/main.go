@@ -22,6 +22,8 @@ type cli struct {
 	Serve   serveCmd   `cmd:"" help:"Run the HTTP server."`
 	Migrate migrateCmd `cmd:"" help:"Apply or inspect database migrations."`
 	User    userCmd    `cmd:"" help:"Manage users."`
+	Keys    keysCmd    `cmd:"" help:"Generate and list access token signing keys."`
+	Cleanup cleanupCmd `cmd:"" help:"Delete expired sessions, tokens, login history and audit events."`
 	Version versionCmd `cmd:"" help:"Print the version."`
 	EnvFile string     `name:"env-file" help:"Variables file; default .env when present."`
 }

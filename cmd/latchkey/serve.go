@@ -23,6 +23,8 @@ func (serveCmd) Run(g *globals) error {
 	if err != nil {
 		return err
 	}
+	// Whatever is logged while serving a request carries its request ID.
+	log = slog.New(httpapi.LogHandler(log.Handler()))
 	db, err := openDatabase(g.ctx, cfg)
 	if err != nil {
 		return err
@@ -34,16 +36,37 @@ func (serveCmd) Run(g *globals) error {
 		}
 	}
 
-	svc, err := newService(cfg, db, log)
+	sh, err := openShared(cfg, log)
 	if err != nil {
 		return err
 	}
+	defer sh.close()
+	mailer, err := newMailer(cfg, log)
+	if err != nil {
+		return err
+	}
+	// Deferred after the database and shared stores, so it runs before
+	// them: once the HTTP server has drained, the queued mail goes out.
+	defer stopMailer(mailer, log)
+	ops := startOperations(g.ctx, cfg, db, log)
+	defer ops.stop()
+	ops.watchMail(mailer)
+	ops.watchReady(sh.checks)
+	svc, err := newService(cfg, db, log, sh.deps, withMailer(mailer), ops.deps)
+	if err != nil {
+		return err
+	}
+	go svc.FollowRevocations(g.ctx)
 	api := httpapi.New(svc, httpapi.Options{
 		Production:     cfg.Production(),
 		PublicURL:      cfg.PublicURL,
 		CORSOrigins:    cfg.CORSOrigins,
 		TrustedProxies: cfg.TrustedProxies,
 		Ready:          db.Ping,
+		ReadyChecks:    sh.checks,
+		RateLimits:     ops.rateLimits(sh.rateLimits(cfg)),
+		Metrics:        ops.metrics,
+		MetricsHandler: ops.apiMetrics(cfg),
 	}, log)
 
 	srv := &http.Server{
@@ -55,6 +78,11 @@ func (serveCmd) Run(g *globals) error {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    32 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	if cfg.MetricsAddr != "" {
+		if err := ops.listenMetrics(cfg.MetricsAddr); err != nil {
+			return err
+		}
 	}
 	ln, err := net.Listen("tcp", cfg.ListenAddr)
 	if err != nil {

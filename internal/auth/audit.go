@@ -16,6 +16,10 @@ const (
 	EventReuseDetected   = "refresh.reuse_detected"
 	EventPasswordChanged = "password.changed"
 	EventPasswordReset   = "password.reset"
+	EventResetRequested  = "password.reset_requested"
+	// EventPasswordRefused is a password change refused because the current
+	// password given was wrong.
+	EventPasswordRefused = "password.change_refused"
 	EventEmailVerified   = "email.verified"
 	EventMFAEnabled      = "mfa.enabled"
 	EventMFADisabled     = "mfa.disabled"

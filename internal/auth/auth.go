@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/mail"
+	"net/url"
 	"strings"
 	"time"
 	"unicode"
@@ -38,6 +39,13 @@ type Options struct {
 	MaxAge           time.Duration // absolute session lifetime
 	MaxLoginAttempts int           // failures before lockout
 	LockoutDuration  time.Duration // failure window and lock length
+	MFAIssuer        string        // name authenticator apps show; "Latchkey" when empty
+	// PublicURL is the base of every link in a mail; never a request's Host.
+	PublicURL *url.URL
+	// ResetLimitWindow and ResetLimitMax bound the mail one address can be
+	// sent on request (password reset, verification); 1h and 3 when zero.
+	ResetLimitWindow time.Duration
+	ResetLimitMax    int
 }
 
 // Service runs the flows. It is safe for concurrent use.
@@ -52,6 +60,9 @@ type Service struct {
 	opts     Options
 	now      func() time.Time
 	log      *slog.Logger
+	factors  twoFactor
+	mailer   Mailer
+	revs     *revocations // nil unless sessions are cached
 }
 
 // Deps are the parts a Service is built from.
@@ -65,6 +76,12 @@ type Deps struct {
 	Audit    Auditor          // records security events; none when nil
 	Now      func() time.Time // time.Now when nil
 	Log      *slog.Logger     // slog.Default() when nil
+	MFAKey   []byte           // AES-256 key for TOTP secrets at rest; no 2FA without it
+	Mailer   Mailer           // delivers the flows' mail; none is sent when nil
+
+	// Revocations carries revocations between instances; with it, sessions
+	// are cached (see sessioncache.go). Nothing is cached when nil.
+	Revocations RevocationFeed
 }
 
 // New returns a Service.
@@ -78,6 +95,13 @@ func New(d Deps, o Options) *Service {
 	if d.Audit == nil {
 		d.Audit = noAudit{}
 	}
+	if d.Mailer == nil {
+		d.Mailer = noMail{}
+	}
+	revs := newRevocations(d)
+	if revs != nil {
+		d.Store = announcingStore{Store: d.Store, r: revs}
+	}
 	return &Service{
 		store:    d.Store,
 		hasher:   d.Hasher,
@@ -89,6 +113,9 @@ func New(d Deps, o Options) *Service {
 		opts:     o,
 		now:      func() time.Time { return d.Now().UTC().Truncate(time.Millisecond) },
 		log:      d.Log,
+		factors:  newTwoFactor(d.MFAKey, o.MFAIssuer, d.Log),
+		mailer:   d.Mailer,
+		revs:     revs,
 	}
 }
 
@@ -106,6 +133,9 @@ type Grant struct {
 	AccessExpiresAt  time.Time
 	RefreshToken     string
 	RefreshExpiresAt time.Time
+	// MFA is set, and nothing else but User, when the password was right
+	// but the account needs a second factor before a session starts.
+	MFA *MFAChallenge
 }
 
 // Principal is the verified caller of an authenticated request.

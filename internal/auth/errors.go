@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -23,6 +24,7 @@ const (
 	CodeRateLimited        = "rate_limited"
 	CodeNotFound           = "not_found"
 	CodeUnavailable        = "service_unavailable"
+	CodeLimiterUnavailable = "rate_limiter_unavailable"
 	CodeInternal           = "internal_error"
 )
 
@@ -60,6 +62,13 @@ func Public(err error) *Error {
 	}
 	if errors.Is(err, store.ErrUnavailable) {
 		return &Error{Code: CodeUnavailable, Message: "A backing store is unavailable; try again shortly.",
+			RetryAfter: 5 * time.Second, Err: err}
+	}
+	if errors.Is(err, ratelimit.ErrUnavailable) {
+		// Lockout and request limits cannot be checked: the action they
+		// guard is refused rather than allowed unguarded.
+		return &Error{Code: CodeLimiterUnavailable,
+			Message:    "Rate limiting is unavailable; try again shortly.",
 			RetryAfter: 5 * time.Second, Err: err}
 	}
 	return &Error{Code: CodeInternal, Message: "Internal error.", Err: err}

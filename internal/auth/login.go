@@ -124,11 +124,16 @@ func (s *Service) Login(ctx context.Context, email, plain string, c Client) (Gra
 		return Grant{}, errDisabled
 	}
 
-	if err := s.attempts.Reset(ctx, "fail:"+email); err != nil {
-		return Grant{}, fmt.Errorf("login: reset failures: %w", err)
-	}
 	if rehash {
 		s.rehash(ctx, u, plain)
+	}
+	if u.TwoFactorEnabled {
+		// The failures stay counted until the second factor is proven too,
+		// so that a known password cannot clear the wrong codes.
+		return s.challenge(ctx, u)
+	}
+	if err := s.attempts.Reset(ctx, "fail:"+email); err != nil {
+		return Grant{}, fmt.Errorf("login: reset failures: %w", err)
 	}
 	return s.completeLogin(ctx, u, c)
 }
@@ -174,12 +179,24 @@ func (s *Service) loginFailed(ctx context.Context, email string, u *store.User, 
 		s.recordLogin(ctx, u.ID, c, false, reason)
 	}
 	s.audit(ctx, EventLoginFailed, userID(u), c, map[string]string{"reason": reason})
+	if err := s.countFailure(ctx, email, u, c); err != nil {
+		return err
+	}
+	return errBadCredentials
+}
+
+// countFailure counts a failed password or second factor for email and
+// locks it once the failures in the window reach the limit. It returns the
+// lock error when this failure locked the account, and nil while it did
+// not.
+func (s *Service) countFailure(ctx context.Context, email string, u *store.User,
+	c Client) error {
 	n, _, err := s.attempts.Incr(ctx, "fail:"+email, s.opts.LockoutDuration)
 	if err != nil {
 		return fmt.Errorf("count failure: %w", err)
 	}
 	if n < int64(s.opts.MaxLoginAttempts) {
-		return errBadCredentials
+		return nil
 	}
 	// The lock gets a window of its own so that it lasts the full duration
 	// from the failure that triggered it.

@@ -121,7 +121,7 @@ func (s *Service) Authenticate(ctx context.Context, accessToken string) (Princip
 		return Principal{}, &Error{Code: CodeInvalidToken, Message: errBadToken.Message, Err: err}
 	}
 
-	su, err := s.store.SessionUser(ctx, claims.SessionID)
+	su, err := s.sessionUser(ctx, claims.SessionID, claims.Subject, now)
 	if errors.Is(err, store.ErrNotFound) {
 		return Principal{}, errBadToken
 	}

@@ -117,6 +117,9 @@ type Config struct {
 	SMTPURL string
 	// MailFrom is the sender address (MAIL_FROM).
 	MailFrom string
+	// MailTemplatesDir holds mail templates that replace the built-in ones,
+	// file by file (MAIL_TEMPLATES_DIR); empty uses the built-in ones.
+	MailTemplatesDir string
 	// MFAKey is the AES-256 key for TOTP secrets at rest
 	// (MFA_ENCRYPTION_KEY, decoded from base64 or hex).
 	MFAKey Secret
@@ -128,6 +131,14 @@ type Config struct {
 	// MetricsAddr is a separate listen address for /metrics (METRICS_ADDR);
 	// empty serves it on ListenAddr.
 	MetricsAddr string
+	// CleanupInterval is how often each instance runs the cleanup job
+	// (CLEANUP_INTERVAL).
+	CleanupInterval time.Duration
+	// LoginHistoryRetention and AuditRetention are how long login history
+	// entries and audit events are kept (LOGIN_HISTORY_RETENTION,
+	// AUDIT_RETENTION).
+	LoginHistoryRetention time.Duration
+	AuditRetention        time.Duration
 	// DataDir holds the default SQLite file, the development secrets and the
 	// mail outbox (DATA_DIR).
 	DataDir string
@@ -216,10 +227,14 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	c.TrustedProxies = l.prefixes("TRUSTED_PROXIES")
 	c.SMTPURL = l.smtpURL("SMTP_URL")
 	c.MailFrom = l.mailAddress("MAIL_FROM", "Latchkey <no-reply@localhost>")
+	c.MailTemplatesDir = l.str("MAIL_TEMPLATES_DIR", "")
 	c.MFAKey = l.key("MFA_ENCRYPTION_KEY", prod)
 	c.JWTKeysDir = l.str("JWT_KEYS_DIR", "")
 	c.AutoMigrate = l.boolean("AUTO_MIGRATE", !prod)
 	c.MetricsAddr = l.hostPort("METRICS_ADDR", "")
+	c.CleanupInterval = l.duration("CLEANUP_INTERVAL", time.Hour)
+	c.LoginHistoryRetention = l.duration("LOGIN_HISTORY_RETENTION", 90*day)
+	c.AuditRetention = l.duration("AUDIT_RETENTION", 365*day)
 
 	c.LogLevel = logLevels[l.choice("LOG_LEVEL", "info", "debug", "info", "warn", "error")]
 	defaultFormat := LogText

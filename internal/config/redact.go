@@ -92,6 +92,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("trusted_proxies", strings.Join(proxies, ",")),
 		slog.String("smtp_url", redactURL(c.SMTPURL)),
 		slog.String("mail_from", c.MailFrom),
+		slog.String("mail_templates_dir", c.MailTemplatesDir),
 		slog.Any("mfa_key", c.MFAKey),
 		slog.String("jwt_keys_dir", c.JWTKeysDir),
 		slog.Bool("auto_migrate", c.AutoMigrate),

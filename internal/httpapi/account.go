@@ -37,8 +37,13 @@ func viewUser(u store.User) userView {
 	return v
 }
 
+// userBody is an answer that carries one user.
+type userBody struct {
+	User userView `json:"user"`
+}
+
 func (s *Server) profile(w http.ResponseWriter, r *http.Request) error {
-	writeJSON(w, http.StatusOK, map[string]any{"user": viewUser(principal(r).User)})
+	writeJSON(w, http.StatusOK, userBody{User: viewUser(principal(r).User)})
 	return nil
 }
 

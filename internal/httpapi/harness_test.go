@@ -15,8 +15,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/audit"
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/httpapi"
+	"github.com/latchkey/latchkey/internal/metrics"
 	"github.com/latchkey/latchkey/internal/password"
 	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/store"
@@ -57,6 +59,8 @@ type env struct {
 	srv    *httptest.Server
 	opts   auth.Options
 	access *token.Access
+	// metrics counts what the server does; the audit trail goes to store.
+	metrics *metrics.Metrics
 }
 
 type envOption func(*envConfig)
@@ -65,6 +69,13 @@ type envConfig struct {
 	auth   auth.Options
 	hash   password.Options
 	server httpapi.Options
+	log    slog.Handler // where the server and flows log; discarded when nil
+	mailer auth.Mailer  // delivers the flows' mail; none is sent when nil
+
+	// attempts holds lockout counters; in memory on the test clock when nil.
+	attempts auth.Counter
+	// revocations makes the flows cache sessions; nothing is cached when nil.
+	revocations auth.RevocationFeed
 }
 
 // newEnv starts a server over st. Passwords hash with cheap bcrypt unless an
@@ -104,17 +115,35 @@ func newEnv(t *testing.T, st store.Store, options ...envOption) *env {
 	}
 	policy := password.DefaultPolicy()
 	policy.MaxBytes = hasher.MaxBytes()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	logTo := cfg.log
+	if logTo == nil {
+		logTo = slog.NewTextHandler(io.Discard, nil)
+	}
+	log := slog.New(httpapi.LogHandler(logTo))
+	m := metrics.New()
+	m.WatchHashes(hasher.InFlight)
+	if cfg.attempts == nil {
+		cfg.attempts = ratelimit.NewMemory(clk.Now)
+	}
 	svc := auth.New(auth.Deps{
+		Audit: audit.Multi(m, audit.New(st, log)),
 		Store: st, Hasher: hasher, Policy: policy, Access: access, Keyed: keyed,
-		Attempts: ratelimit.NewMemory(clk.Now), Now: clk.Now, Log: log,
+		Attempts: cfg.attempts, Now: clk.Now, Log: log, MFAKey: mfaKey,
+		Mailer: cfg.mailer, Revocations: cfg.revocations,
 	}, cfg.auth)
 
 	srvOpts := cfg.server
 	srvOpts.Ready = st.Ping
+	srvOpts.Metrics = m
+	// As serve does: the refusals of the request limits are counted.
+	srvOpts.RateLimits.Limiter = m.CountRefusals(srvOpts.RateLimits.Limiter)
+	if srvOpts.MetricsHandler == nil {
+		srvOpts.MetricsHandler = m.Handler()
+	}
 	srv := httptest.NewServer(httpapi.New(svc, srvOpts, log))
 	t.Cleanup(srv.Close)
-	return &env{t: t, clock: clk, store: st, svc: svc, srv: srv, opts: cfg.auth, access: access}
+	return &env{t: t, clock: clk, store: st, svc: svc, srv: srv, opts: cfg.auth, access: access,
+		metrics: m}
 }
 
 // browser is an HTTP client with its own cookie jar, like one browser.

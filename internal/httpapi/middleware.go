@@ -63,7 +63,7 @@ func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 func (s *Server) logRequests(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		info := &requestInfo{id: newRequestID()}
+		info := &requestInfo{id: s.requestID(r)}
 		sw := &statusWriter{ResponseWriter: w}
 		sw.Header().Set("X-Request-Id", info.id)
 		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
@@ -73,7 +73,7 @@ func (s *Server) logRequests(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.ErrorContext(r.Context(), "panic", "request_id", info.id,
+				s.log.ErrorContext(r.Context(), "panic",
 					"panic", v, "stack", string(debug.Stack()))
 				if sw.status == 0 {
 					writeError(sw, r, errors.New("panic"))
@@ -94,8 +94,14 @@ func (s *Server) access(r *http.Request, info *requestInfo, sw *statusWriter, d 
 	if status >= 500 {
 		level = slog.LevelError
 	}
+	s.observe(r, info, status, d)
+	if !s.log.Enabled(r.Context(), level) {
+		// LOG_LEVEL=warn turns access records off; then they should cost
+		// nothing, not be built to be thrown away.
+		return
+	}
+	// The request ID comes from the context, through LogHandler.
 	attrs := []slog.Attr{
-		slog.String("request_id", info.id),
 		slog.String("method", r.Method),
 		slog.String("route", info.route),
 		slog.Int("status", status),

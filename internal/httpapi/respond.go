@@ -28,6 +28,8 @@ const (
 var statusOf = map[string]int{
 	auth.CodeInvalidRequest:     http.StatusBadRequest,
 	auth.CodeWeakPassword:       http.StatusBadRequest,
+	auth.CodeInvalidCode:        http.StatusBadRequest,
+	auth.CodeInvalidPassword:    http.StatusBadRequest,
 	auth.CodeInvalidCredentials: http.StatusUnauthorized,
 	auth.CodeInvalidToken:       http.StatusUnauthorized,
 	auth.CodeAccountDisabled:    http.StatusForbidden,
@@ -37,12 +39,17 @@ var statusOf = map[string]int{
 	codeMethodNotAllowed:        http.StatusMethodNotAllowed,
 	auth.CodeEmailTaken:         http.StatusConflict,
 	auth.CodeUsernameTaken:      http.StatusConflict,
+	auth.CodeMFAAlreadyEnabled:  http.StatusConflict,
+	auth.CodeMFANotEnabled:      http.StatusConflict,
+	auth.CodeMFASetupRequired:   http.StatusConflict,
+	auth.CodeLastAdmin:          http.StatusConflict,
 	codeTooLarge:                http.StatusRequestEntityTooLarge,
 	codeUnsupportedMedia:        http.StatusUnsupportedMediaType,
 	auth.CodeAccountLocked:      http.StatusTooManyRequests,
 	auth.CodeRateLimited:        http.StatusTooManyRequests,
 	auth.CodeInternal:           http.StatusInternalServerError,
 	auth.CodeUnavailable:        http.StatusServiceUnavailable,
+	auth.CodeLimiterUnavailable: http.StatusServiceUnavailable,
 }
 
 type errorBody struct {

@@ -26,6 +26,18 @@ type Options struct {
 	TrustedProxies []netip.Prefix // peers whose X-Forwarded-For is believed
 	// Ready reports whether the backing stores answer, for /readyz.
 	Ready func(ctx context.Context) error
+	// ReadyChecks are further dependencies /readyz checks, such as Redis.
+	ReadyChecks []ReadyCheck
+	// Metrics observes every request; none when nil.
+	Metrics Observer
+	// MetricsHandler, when set, is served at /metrics on this server; leave
+	// it nil when metrics are served on a separate address.
+	MetricsHandler http.Handler
+	// RateLimits are the request budgets per client; none without a
+	// Limiter.
+	RateLimits RateLimits
+	// RequestTimeout bounds each request's work; 10s when zero.
+	RequestTimeout time.Duration
 }
 
 // Server routes requests to the flows.
@@ -35,6 +47,8 @@ type Server struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 	handler http.Handler
+	// patterns are the routes handle registered, for Routes.
+	patterns []string
 }
 
 // New returns the API's handler.
@@ -42,16 +56,17 @@ func New(svc *auth.Service, opts Options, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
+	log = slog.New(LogHandler(log.Handler()))
 	s := &Server{auth: svc, opts: opts, log: log, mux: http.NewServeMux()}
 	s.routes()
 
-	var h http.Handler = http.HandlerFunc(s.dispatch)
+	var h http.Handler = s.withDeadline(s.limitRequests(http.HandlerFunc(s.dispatch)))
 	if len(opts.CORSOrigins) > 0 {
 		h = cors.New(cors.Options{
 			AllowedOrigins:   opts.CORSOrigins,
 			AllowedMethods:   []string{"GET", "POST", "PATCH", "DELETE"},
 			AllowedHeaders:   []string{"Authorization", "Content-Type", "Auth-Token-Transport"},
-			ExposedHeaders:   []string{"Retry-After", "X-Request-Id"},
+			ExposedHeaders:   exposedHeaders,
 			AllowCredentials: true,
 			MaxAge:           600,
 		}).Handler(h)
@@ -80,6 +95,11 @@ func (s *Server) routes() {
 
 	s.handle("GET /healthz", s.healthz)
 	s.handle("GET /readyz", s.readyz)
+	s.adminRoutes()
+	s.opsRoutes()
+	s.wellKnownRoutes()
+	s.mfaRoutes()
+	s.mailRoutes()
 }
 
 // handlerFunc is an HTTP handler that returns its error instead of writing
@@ -87,6 +107,7 @@ func (s *Server) routes() {
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 
 func (s *Server) handle(pattern string, h handlerFunc) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 		if info := infoFrom(r.Context()); info != nil {
 			info.route = r.Pattern
@@ -205,20 +226,5 @@ func (s *Server) requireRole(role string, next handlerFunc) handlerFunc {
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	return nil
-}
-
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
-	if s.opts.Ready != nil {
-		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-		defer cancel()
-		if err := s.opts.Ready(ctx); err != nil {
-			s.log.WarnContext(ctx, "not ready", "err", err)
-			writeJSON(w, http.StatusServiceUnavailable,
-				map[string]string{"status": "unavailable", "database": "unreachable"})
-			return nil
-		}
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "database": "ok"})
 	return nil
 }

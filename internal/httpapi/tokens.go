@@ -32,6 +32,12 @@ type grantView struct {
 // in an HttpOnly cookie or, when inBody is set, in the body.
 func (s *Server) writeGrant(w http.ResponseWriter, status int, g auth.Grant, withUser,
 	inBody bool) {
+	writeJSON(w, status, s.grantBody(w, g, withUser, inBody))
+}
+
+// grantBody sets the refresh cookie of g, unless inBody is set, and returns
+// the JSON body that goes with it.
+func (s *Server) grantBody(w http.ResponseWriter, g auth.Grant, withUser, inBody bool) grantView {
 	v := grantView{
 		AccessToken: g.AccessToken,
 		TokenType:   "Bearer",
@@ -54,7 +60,7 @@ func (s *Server) writeGrant(w http.ResponseWriter, status int, g auth.Grant, wit
 			SameSite: http.SameSiteStrictMode,
 		})
 	}
-	writeJSON(w, status, v)
+	return v
 }
 
 func (s *Server) clearRefreshCookie(w http.ResponseWriter) {
@@ -103,6 +109,10 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.noteUser(r, g.User.ID)
+	if g.MFA != nil {
+		s.writeMFAChallenge(w, g.MFA)
+		return nil
+	}
 	s.writeGrant(w, http.StatusOK, g, true, bodyTransport(r))
 	return nil
 }

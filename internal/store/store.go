@@ -110,6 +110,9 @@ type RefreshState struct {
 // engines keep at least millisecond precision.
 type Store interface {
 	OneTimeTokens
+	Operations
+	MFA
+	MailFlows
 
 	// CreateUser inserts u. It returns ErrEmailTaken or ErrUsernameTaken when
 	// the normalized email or username is already used.

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
@@ -46,8 +47,13 @@ type Subject struct {
 
 // AccessOptions configure an Access.
 type AccessOptions struct {
-	// Secret is the HS256 key, at least MinSecretLen bytes.
-	Secret   []byte
+	// Secret is the HS256 key, at least MinSecretLen bytes. It is used only
+	// when Keys is nil.
+	Secret []byte
+	// Keys, when set, signs with the set's active key (EdDSA, ES256 or
+	// RS256, with a kid) and verifies with any key of the set; HS256 tokens
+	// are then refused.
+	Keys     *KeySet
 	Issuer   string
 	Audience string
 	// TTL is the lifetime of issued tokens.
@@ -63,13 +69,20 @@ type Access struct {
 	audience string
 	ttl      time.Duration
 	leeway   time.Duration
+	jwks     []byte // nil in HS256 mode
 }
 
 // NewAccess validates o and returns an Access.
 func NewAccess(o AccessOptions) (*Access, error) {
-	s, err := newHMACSigner(o.Secret)
-	if err != nil {
-		return nil, err
+	var s signer
+	if o.Keys != nil {
+		s = newKeySigner(o.Keys)
+	} else {
+		hs, err := newHMACSigner(o.Secret)
+		if err != nil {
+			return nil, err
+		}
+		s = hs
 	}
 	switch {
 	case o.Issuer == "":
@@ -81,17 +94,31 @@ func NewAccess(o AccessOptions) (*Access, error) {
 	case o.Leeway < 0:
 		return nil, fmt.Errorf("token: leeway %s is negative", o.Leeway)
 	}
-	return &Access{
+	a := &Access{
 		signer:   s,
 		issuer:   o.Issuer,
 		audience: o.Audience,
 		ttl:      o.TTL,
 		leeway:   o.Leeway,
-	}, nil
+	}
+	if o.Keys != nil {
+		a.jwks = o.Keys.JWKS()
+	}
+	return a, nil
 }
 
 // TTL returns the lifetime of issued tokens.
 func (a *Access) TTL() time.Duration { return a.ttl }
+
+// JWKS returns the public keys that verify access tokens as a JSON Web Key
+// Set, and false when tokens are signed with the HS256 secret, which is
+// never published.
+func (a *Access) JWKS() ([]byte, bool) {
+	if a.jwks == nil {
+		return nil, false
+	}
+	return slices.Clone(a.jwks), true
+}
 
 // Issue signs an access token for s, valid from now for the configured TTL,
 // and returns it with its expiry (the exp claim, whole seconds).
@@ -124,7 +151,11 @@ func (a *Access) Issue(s Subject, now time.Time) (token string, expires time.Tim
 		Role:      s.Role,
 	}
 
-	token, err = jwt.NewWithClaims(a.signer.method(), claims).SignedString(a.signer.signingKey())
+	t := jwt.NewWithClaims(a.signer.method(), claims)
+	if kid := a.signer.keyID(); kid != "" {
+		t.Header["kid"] = kid
+	}
+	token, err = t.SignedString(a.signer.signingKey())
 	if err != nil {
 		return "", time.Time{}, fmt.Errorf("token: sign: %w", err)
 	}
@@ -134,8 +165,11 @@ func (a *Access) Issue(s Subject, now time.Time) (token string, expires time.Tim
 // Verify checks signature, that alg is exactly the configured one (never
 // taken from the token: alg none, RS256, ES256, other HMAC sizes are
 // refused), iss, aud, exp, nbf, iat not in the future beyond leeway, and that
-// sub, sid and jti are present. The error wraps ErrExpired for a token that
-// is valid but for its expiry, and ErrInvalid for anything else.
+// sub, sid and jti are present. With a KeySet, the key is the one of our own
+// set that kid names, and alg must be that key's algorithm; a header that
+// points at or embeds a key (jku, x5u, jwk, x5c) is refused. The error wraps
+// ErrExpired for a token that is valid but for its expiry, and ErrInvalid
+// for anything else.
 func (a *Access) Verify(token string, now time.Time) (Claims, error) {
 	if len(token) > MaxLength {
 		return Claims{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, MaxLength)
@@ -145,7 +179,7 @@ func (a *Access) Verify(token string, now time.Time) (Claims, error) {
 	}
 
 	var claims Claims
-	_, err := a.parser(now).ParseWithClaims(token, &claims, a.signer.verificationKey)
+	_, err := a.parser(now).ParseWithClaims(token, &claims, a.keyFunc)
 	if err != nil {
 		if a.expiredOnly(err, claims, now) {
 			return Claims{}, fmt.Errorf("%w: %w", ErrExpired, err)
@@ -158,12 +192,21 @@ func (a *Access) Verify(token string, now time.Time) (Claims, error) {
 	return claims, nil
 }
 
+// keyFunc refuses foreign key headers before the signer picks a key, so no
+// signer can be made to look at them.
+func (a *Access) keyFunc(t *jwt.Token) (any, error) {
+	if err := checkHeader(t.Header); err != nil {
+		return nil, err
+	}
+	return a.signer.verificationKey(t)
+}
+
 // parser checks everything validatorOptions does, plus the algorithm, a
 // required exp and canonical base64, so that no second encoding of a token
 // verifies.
 func (a *Access) parser(now time.Time) *jwt.Parser {
 	opts := append(a.validatorOptions(now),
-		jwt.WithValidMethods([]string{a.signer.method().Alg()}),
+		jwt.WithValidMethods(a.signer.algorithms()),
 		jwt.WithExpirationRequired(),
 		jwt.WithStrictDecoding(),
 	)

@@ -10,9 +10,14 @@ import (
 // only on this, so asymmetric keys can be added beside HMAC without
 // touching issuance or verification.
 type signer interface {
-	// method is the one algorithm this signer signs with and accepts.
+	// method is the algorithm new tokens are signed with.
 	method() jwt.SigningMethod
 	signingKey() any
+	// keyID is the kid header of new tokens; empty for none.
+	keyID() string
+	// algorithms are the alg values a token may carry to be verified at
+	// all; verificationKey then pins the one its key requires.
+	algorithms() []string
 	// verificationKey returns the key to check t's signature with. It is a
 	// jwt.Keyfunc and must refuse any token not made with method.
 	verificationKey(t *jwt.Token) (any, error)
@@ -35,6 +40,11 @@ func newHMACSigner(secret []byte) (*hmacSigner, error) {
 func (s *hmacSigner) method() jwt.SigningMethod { return jwt.SigningMethodHS256 }
 
 func (s *hmacSigner) signingKey() any { return s.key }
+
+// keyID is empty: there is one shared secret and nothing to select.
+func (s *hmacSigner) keyID() string { return "" }
+
+func (s *hmacSigner) algorithms() []string { return []string{jwt.SigningMethodHS256.Alg()} }
 
 func (s *hmacSigner) verificationKey(t *jwt.Token) (any, error) {
 	// The parser already limits the alg header to HS256; checking the

@@ -33,10 +33,12 @@ var migrations embed.FS
 // Pool limits. The API's hot paths are single short statements or short
 // transactions, so a modest pool per instance serves thousands of requests
 // per second while leaving the server's connection limit for the other
-// instances.
+// instances. Every open connection may stay idle: a pool that keeps fewer
+// idle than it opens closes and reopens connections through every burst of
+// load, and each new one costs a server process and a cold statement cache.
 const (
 	maxOpenConns    = 20
-	maxIdleConns    = 10
+	maxIdleConns    = maxOpenConns
 	connMaxLifetime = 30 * time.Minute
 	connMaxIdleTime = 5 * time.Minute
 )

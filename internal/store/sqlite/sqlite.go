@@ -99,10 +99,11 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // openPool opens a pool of at most conns connections to path, configured
 // by params, and checks that it works.
 func openPool(ctx context.Context, path string, params url.Values, conns int) (*sql.DB, error) {
-	db, err := sql.Open("sqlite", path+"?"+params.Encode())
+	conn, err := sqlite.NewConnector(path + "?" + params.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open: %w", err)
 	}
+	db := sql.OpenDB(cachingConnector{conn})
 	db.SetMaxOpenConns(conns)
 	db.SetMaxIdleConns(conns)
 	if err := db.PingContext(ctx); err != nil {

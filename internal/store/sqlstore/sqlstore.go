@@ -23,6 +23,9 @@ type Store struct {
 	d     Dialect
 	q     queries
 	ot    oneTimeQueries
+	ops   opsQueries
+	mfa   mfaQueries
+	mail  mailQueries
 }
 
 var _ store.Store = (*Store)(nil)
@@ -42,6 +45,9 @@ func New(read, write *sql.DB, d Dialect) *Store {
 		d:     d,
 		q:     newQueries(bind),
 		ot:    newOneTimeQueries(bind),
+		ops:   newOpsQueries(bind),
+		mfa:   newMFAQueries(bind),
+		mail:  newMailQueries(bind),
 	}
 }
 

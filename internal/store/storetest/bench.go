@@ -11,6 +11,7 @@ import (
 // session of its own, as refreshing clients do.
 func BenchmarkRotation(b *testing.B, s store.Store) {
 	u := makeUser(b, s)
+	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		sess, tok := newSession(b, u, base)
@@ -33,6 +34,7 @@ func BenchmarkRotation(b *testing.B, s store.Store) {
 func BenchmarkRefreshState(b *testing.B, s store.Store) {
 	u := makeUser(b, s)
 	_, tok := makeSession(b, s, u, base)
+	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

@@ -1,0 +1,207 @@
+package httpapi
+
+import (
+	"context"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/auth"
+	"github.com/latchkey/latchkey/internal/ratelimit"
+)
+
+// Limiter meters requests per client. ratelimit.MemoryLimiter (one
+// process) and ratelimit.Redis (shared by every instance) implement it.
+type Limiter interface {
+	// Allow spends one event of key's budget under r if there is one left.
+	Allow(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
+	// Peek reports whether key's budget allows one more event, spending
+	// nothing.
+	Peek(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
+}
+
+// RateLimits are the request budgets of each client.
+type RateLimits struct {
+	Limiter Limiter        // no request limits when nil
+	General ratelimit.Rule // every request under /api/
+	Login   ratelimit.Rule // failed logins; successful ones cost nothing
+	Reset   ratelimit.Rule // password forgot and reset requests
+}
+
+// exposedHeaders are the response headers a cross-origin script may read.
+var exposedHeaders = []string{"Retry-After", "X-Request-Id",
+	"RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+
+// routeLimit names the budget a route spends besides the general one.
+type routeLimit int
+
+const (
+	limitNone routeLimit = iota
+	limitLogin
+	limitReset
+)
+
+// limitedRoutes are the routes with a budget of their own. They are matched
+// on the exact method and path, before routing: a variant spelling of a
+// path never reaches these handlers, since the mux redirects or refuses it.
+var limitedRoutes = map[string]routeLimit{
+	"POST /api/auth/login":           limitLogin,
+	"POST /api/auth/login/mfa":       limitLogin,
+	"POST /api/auth/password/forgot": limitReset,
+	"POST /api/auth/password/reset":  limitReset,
+}
+
+// limitRequests enforces the rate limits per client (see clientKey).
+//
+// When the limiter's store is down, the general limit lets requests
+// through, so that signed-in users keep working, while login and password
+// reset are refused with 503 rate_limiter_unavailable: those are what an
+// attacker would hammer while the limits are off. The limiter logs the
+// outage; /readyz reports it.
+func (s *Server) limitRequests(next http.Handler) http.Handler {
+	rl := s.opts.RateLimits
+	if rl.Limiter == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.HasPrefix(r.URL.Path, "/api/") {
+			next.ServeHTTP(w, r)
+			return
+		}
+		ctx := r.Context()
+		key := clientKey(clientAddr(r, s.opts.TrustedProxies))
+
+		// An error here means the store is down: fail open.
+		if res, err := rl.Limiter.Allow(ctx, rl.General, key); err == nil {
+			setRateHeaders(w, res)
+			if !res.Allowed {
+				writeError(w, r, limited(res))
+				return
+			}
+		}
+
+		switch limitedRoutes[r.Method+" "+r.URL.Path] {
+		case limitLogin:
+			// Only failures count, so the budget is checked now and spent
+			// once the answer is known. Concurrent attempts may all pass the
+			// check: a client gains at most the attempts it has in flight,
+			// and per-account lockout still counts every one of them.
+			res, err := rl.Limiter.Peek(ctx, rl.Login, key)
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			setRateHeaders(w, res)
+			if !res.Allowed {
+				writeError(w, r, limited(res))
+				return
+			}
+			w = &loginMeter{ResponseWriter: w, r: r, s: s, key: key}
+		case limitReset:
+			res, err := rl.Limiter.Allow(ctx, rl.Reset, key)
+			if err != nil {
+				writeError(w, r, err)
+				return
+			}
+			setRateHeaders(w, res)
+			if !res.Allowed {
+				writeError(w, r, limited(res))
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func limited(res ratelimit.Result) error {
+	return &auth.Error{
+		Code:       auth.CodeRateLimited,
+		Message:    "Too many requests; try again later.",
+		RetryAfter: max(res.RetryAfter, time.Second),
+	}
+}
+
+// setRateHeaders describes the budget in the RateLimit-* headers of the
+// IETF draft: the limit, what is left, and the seconds until it is whole.
+func setRateHeaders(w http.ResponseWriter, res ratelimit.Result) {
+	h := w.Header()
+	h.Set("RateLimit-Limit", strconv.Itoa(res.Limit))
+	h.Set("RateLimit-Remaining", strconv.Itoa(res.Remaining))
+	h.Set("RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(res.ResetAfter.Seconds())), 10))
+}
+
+// loginMeter spends the client's login budget when the answer is a failed
+// login, just before the status goes out, so that the count is in place
+// before the client can send its next attempt.
+type loginMeter struct {
+	http.ResponseWriter
+	r       *http.Request
+	s       *Server
+	key     string
+	written bool
+}
+
+func (m *loginMeter) WriteHeader(code int) {
+	if !m.written {
+		m.written = true
+		if failedLogin(m.r, code) {
+			m.spend()
+		}
+	}
+	m.ResponseWriter.WriteHeader(code)
+}
+
+func (m *loginMeter) Write(b []byte) (int, error) {
+	if !m.written {
+		m.WriteHeader(http.StatusOK)
+	}
+	return m.ResponseWriter.Write(b)
+}
+
+func (m *loginMeter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+
+func (m *loginMeter) spend() {
+	rl := m.s.opts.RateLimits
+	res, err := rl.Limiter.Allow(m.r.Context(), rl.Login, m.key)
+	if err != nil {
+		// The store went down during the request; the next attempt is
+		// refused with 503 until it is back.
+		m.s.log.WarnContext(m.r.Context(), "failed login not counted", "err", err)
+		return
+	}
+	setRateHeaders(m.ResponseWriter, res)
+}
+
+// failedLogin reports whether an answer to a login route is a failed
+// attempt: wrong credentials or code, or an attempt on a locked account.
+func failedLogin(r *http.Request, status int) bool {
+	if status == http.StatusUnauthorized {
+		return true
+	}
+	if status != http.StatusTooManyRequests {
+		return false
+	}
+	info := infoFrom(r.Context())
+	return info != nil && info.err != nil && auth.Public(info.err).Code == auth.CodeAccountLocked
+}
+
+// withDeadline bounds the work of each request, so that a database or
+// Redis that stops answering turns into a 503 instead of a request that
+// hangs until the client gives up.
+func (s *Server) withDeadline(next http.Handler) http.Handler {
+	timeout := s.opts.RequestTimeout
+	if timeout <= 0 {
+		timeout = defaultRequestTimeout
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// defaultRequestTimeout leaves time within the server's write timeout to
+// send the 503 of a request that ran out of it.
+const defaultRequestTimeout = 10 * time.Second

@@ -1,0 +1,54 @@
+package metrics
+
+import (
+	"context"
+
+	"github.com/latchkey/latchkey/internal/ratelimit"
+)
+
+// Limiter is a per-client request limiter, as the HTTP transport uses it
+// (httpapi.Limiter).
+type Limiter interface {
+	Allow(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
+	Peek(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
+}
+
+// CountRefusals wraps l so that each refusal it answers is counted under
+// the rule's name, without the transport knowing about metrics. A failed
+// login spent against a budget that concurrent attempts already emptied
+// counts too: it is an attempt over the limit.
+func (m *Metrics) CountRefusals(l Limiter) Limiter {
+	if m == nil || l == nil {
+		return l
+	}
+	return countingLimiter{l: l, m: m}
+}
+
+type countingLimiter struct {
+	l Limiter
+	m *Metrics
+}
+
+func (c countingLimiter) Allow(
+	ctx context.Context,
+	r ratelimit.Rule,
+	key string,
+) (ratelimit.Result, error) {
+	res, err := c.l.Allow(ctx, r, key)
+	if err == nil && !res.Allowed {
+		c.m.RateLimited(r.Name)
+	}
+	return res, err
+}
+
+func (c countingLimiter) Peek(
+	ctx context.Context,
+	r ratelimit.Rule,
+	key string,
+) (ratelimit.Result, error) {
+	res, err := c.l.Peek(ctx, r, key)
+	if err == nil && !res.Allowed {
+		c.m.RateLimited(r.Name)
+	}
+	return res, err
+}

@@ -1,0 +1,31 @@
+package store
+
+import (
+	"context"
+	"time"
+)
+
+// MailFlows are the writes of the flows that mail a single-use link (email
+// verification, password reset) and of the password change, which must
+// void outstanding reset links. Each is one transaction: a token is never
+// spent without its effect, nor its effect had without spending it.
+type MailFlows interface {
+	// VerifyEmail consumes the live PurposeVerifyEmail token with tokenHash
+	// and marks its user's email verified, in one transaction, and returns
+	// the updated user. It returns ErrNotFound when no live token matches
+	// (unknown, used, superseded or expired); of concurrent calls with the
+	// same token exactly one succeeds.
+	VerifyEmail(ctx context.Context, tokenHash string, now time.Time) (User, error)
+	// ResetPassword consumes the live PurposeResetPassword token with
+	// tokenHash, sets its user's password hash, marks the email verified
+	// (the link proved control of the address) and voids the user's other
+	// live reset tokens, in one transaction, and returns the updated user.
+	// It returns ErrNotFound when no live token matches; of concurrent calls
+	// with the same token exactly one succeeds.
+	ResetPassword(ctx context.Context, tokenHash, passwordHash string, now time.Time) (User, error)
+	// ChangePassword sets the user's password hash and voids every live
+	// PurposeResetPassword token of the user, in one transaction, so that a
+	// reset link mailed before the change stops working. It returns the
+	// updated user, or ErrNotFound when there is no such user.
+	ChangePassword(ctx context.Context, userID, passwordHash string, now time.Time) (User, error)
+}

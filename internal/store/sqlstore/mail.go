@@ -1,0 +1,126 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/latchkey/latchkey/internal/store"
+)
+
+// mailQueries are the statements of the mail-driven flows, in the engine's
+// placeholder style. Consuming and voiding tokens reuse the one-time token
+// queries.
+type mailQueries struct {
+	verifyEmail, setPassword, resetPassword string
+}
+
+func newMailQueries(bind func(string) string) mailQueries {
+	return mailQueries{
+		verifyEmail: bind(`UPDATE users SET email_verified = TRUE, updated_at = ? WHERE id = ?`),
+		setPassword: bind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`),
+		resetPassword: bind(`UPDATE users SET password_hash = ?, email_verified = TRUE,
+			updated_at = ? WHERE id = ?`),
+	}
+}
+
+// VerifyEmail consumes a live email verification token and marks its
+// user's email verified, or returns store.ErrNotFound.
+func (s *Store) VerifyEmail(
+	ctx context.Context,
+	tokenHash string,
+	now time.Time,
+) (store.User, error) {
+	var u store.User
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		o, err := s.consumeInTx(ctx, tx, store.PurposeVerifyEmail, tokenHash, now)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.mail.verifyEmail, s.ts(now), o.UserID); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, s.q.userByID, o.UserID).Scan(userDest(&u)...)
+	})
+	if err != nil {
+		return store.User{}, s.fail("verify email", err)
+	}
+	return u, nil
+}
+
+// ResetPassword consumes a live reset token, sets its user's password
+// hash and voids the user's other reset tokens, or returns
+// store.ErrNotFound.
+func (s *Store) ResetPassword(
+	ctx context.Context,
+	tokenHash, passwordHash string,
+	now time.Time,
+) (store.User, error) {
+	var u store.User
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		o, err := s.consumeInTx(ctx, tx, store.PurposeResetPassword, tokenHash, now)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, s.mail.resetPassword, passwordHash, s.ts(now), o.UserID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, s.ot.supersede, s.ts(now), o.UserID,
+			store.PurposeResetPassword); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, s.q.userByID, o.UserID).Scan(userDest(&u)...)
+	})
+	if err != nil {
+		return store.User{}, s.fail("reset password", err)
+	}
+	return u, nil
+}
+
+// ChangePassword sets the user's password hash and voids their live reset
+// tokens, or returns store.ErrNotFound.
+func (s *Store) ChangePassword(
+	ctx context.Context,
+	userID, passwordHash string,
+	now time.Time,
+) (store.User, error) {
+	var u store.User
+	err := s.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, s.mail.setPassword, passwordHash, s.ts(now), userID)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return store.ErrNotFound
+		}
+		if _, err := tx.ExecContext(ctx, s.ot.supersede, s.ts(now), userID,
+			store.PurposeResetPassword); err != nil {
+			return err
+		}
+		return tx.QueryRowContext(ctx, s.q.userByID, userID).Scan(userDest(&u)...)
+	})
+	if err != nil {
+		return store.User{}, s.fail("change password", err)
+	}
+	return u, nil
+}
+
+// consumeInTx uses the live token with the purpose and hash inside tx, with
+// the same compare-and-set as ConsumeOneTimeToken; sql.ErrNoRows when no
+// live token matches.
+func (s *Store) consumeInTx(
+	ctx context.Context,
+	tx *sql.Tx,
+	purpose, hash string,
+	now time.Time,
+) (store.OneTimeToken, error) {
+	var o store.OneTimeToken
+	err := tx.QueryRowContext(ctx, s.ot.consume, s.ts(now), purpose, hash, s.ts(now)).
+		Scan(oneTimeDest(&o)...)
+	return o, err
+}
