@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -90,7 +91,7 @@ func (s *Service) SearchUsers(
 	if !plainText(query) || len(query) > maxSearchLength {
 		return UserPage{}, Invalid("q", "The search is too long or not valid text.")
 	}
-	after, err := decodeUserCursor(cursor)
+	after, err := s.decodeUserCursor(cursor)
 	if err != nil {
 		return UserPage{}, err
 	}
@@ -107,7 +108,7 @@ func (s *Service) SearchUsers(
 	page := UserPage{Users: users}
 	if len(users) > limit {
 		page.Users = users[:limit]
-		page.NextCursor = encodeCursor("u", page.Users[limit-1].ID)
+		page.NextCursor = s.encodeCursor("u", page.Users[limit-1].ID)
 	}
 	return page, nil
 }
@@ -233,7 +234,7 @@ func (s *Service) AuditTrail(
 	if !plainText(f.Type) || len(f.Type) > maxIDLength {
 		return AuditPage{}, Invalid("type", "The event type is not valid.")
 	}
-	at, id, err := decodeAuditCursor(f.Cursor)
+	at, id, err := s.decodeAuditCursor(f.Cursor)
 	if err != nil {
 		return AuditPage{}, err
 	}
@@ -253,7 +254,7 @@ func (s *Service) AuditTrail(
 	if len(events) > limit {
 		page.Events = events[:limit]
 		last := page.Events[limit-1]
-		page.NextCursor = encodeCursor("a",
+		page.NextCursor = s.encodeCursor("a",
 			strconv.FormatInt(last.CreatedAt.UnixMicro(), 10)+":"+last.ID)
 	}
 	return page, nil
@@ -282,14 +283,32 @@ func validID(id string) bool {
 }
 
 // Cursors are opaque to clients: a kind letter and the position of the
-// last item of a page, base64url-encoded. They carry nothing a client
-// could not already see in the page.
-func encodeCursor(kind, pos string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + pos))
+// last item of a page, base64url-encoded, followed by a keyed hash of
+// both. They carry nothing a client could not already see in the page;
+// the hash makes any cursor the server did not issue (an edited one, one
+// of the other listing) a bad request rather than a page that starts
+// wherever the client likes.
+func (s *Service) encodeCursor(kind, pos string) string {
+	body := base64.RawURLEncoding.EncodeToString([]byte(kind + ":" + pos))
+	return body + "." + s.cursorTag(body)
 }
 
-func decodeCursor(kind, cursor string) (string, error) {
-	raw, err := base64.RawURLEncoding.DecodeString(cursor)
+// cursorTag is the keyed hash of a cursor's body. The prefix, a byte no
+// opaque token holds, keeps it apart from the stored hashes of tokens.
+func (s *Service) cursorTag(body string) string {
+	return s.keyed.Hash("\x00admin cursor\x00" + body)[:cursorTagLength]
+}
+
+// cursorTagLength is how many hex characters of the keyed hash a cursor
+// keeps: 128 bits.
+const cursorTagLength = 32
+
+func (s *Service) decodeCursor(kind, cursor string) (string, error) {
+	body, tag, ok := strings.Cut(cursor, ".")
+	if !ok || subtle.ConstantTimeCompare([]byte(tag), []byte(s.cursorTag(body))) != 1 {
+		return "", errBadCursor
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(body)
 	if err != nil {
 		return "", errBadCursor
 	}
@@ -300,22 +319,22 @@ func decodeCursor(kind, cursor string) (string, error) {
 	return pos, nil
 }
 
-func decodeUserCursor(cursor string) (string, error) {
+func (s *Service) decodeUserCursor(cursor string) (string, error) {
 	if cursor == "" {
 		return "", nil
 	}
-	id, err := decodeCursor("u", cursor)
+	id, err := s.decodeCursor("u", cursor)
 	if err != nil || !validID(id) {
 		return "", errBadCursor
 	}
 	return id, nil
 }
 
-func decodeAuditCursor(cursor string) (time.Time, string, error) {
+func (s *Service) decodeAuditCursor(cursor string) (time.Time, string, error) {
 	if cursor == "" {
 		return time.Time{}, "", nil
 	}
-	pos, err := decodeCursor("a", cursor)
+	pos, err := s.decodeCursor("a", cursor)
 	if err != nil {
 		return time.Time{}, "", err
 	}
