@@ -70,6 +70,9 @@ type Access struct {
 	ttl      time.Duration
 	leeway   time.Duration
 	jwks     []byte // nil in HS256 mode
+	// verified caches tokens that passed every check but the ones that
+	// depend on the time; nil disables it.
+	verified *verifiedTokens
 }
 
 // NewAccess validates o and returns an Access.
@@ -100,6 +103,7 @@ func NewAccess(o AccessOptions) (*Access, error) {
 		audience: o.Audience,
 		ttl:      o.TTL,
 		leeway:   o.Leeway,
+		verified: newVerifiedTokens(),
 	}
 	if o.Keys != nil {
 		a.jwks = o.Keys.JWKS()
@@ -170,9 +174,18 @@ func (a *Access) Issue(s Subject, now time.Time) (token string, expires time.Tim
 // points at or embeds a key (jku, x5u, jwk, x5c) is refused. The error wraps
 // ErrExpired for a token that is valid but for its expiry, and ErrInvalid
 // for anything else.
+//
+// A token that passed is remembered by its exact text, and when it comes
+// again only the checks that depend on now (exp, nbf, iat) run again; see
+// verifiedTokens.
 func (a *Access) Verify(token string, now time.Time) (Claims, error) {
 	if len(token) > MaxLength {
 		return Claims{}, fmt.Errorf("%w: longer than %d bytes", ErrInvalid, MaxLength)
+	}
+	if a.verified != nil {
+		if claims, ok := a.verified.get(token); ok {
+			return a.recheck(claims, now)
+		}
 	}
 	if !compactForm(token) {
 		return Claims{}, fmt.Errorf("%w: characters outside base64url", ErrInvalid)
@@ -189,7 +202,25 @@ func (a *Access) Verify(token string, now time.Time) (Claims, error) {
 	if err := checkIdentity(claims); err != nil {
 		return Claims{}, err
 	}
+	if a.verified != nil {
+		a.verified.put(token, claims, claims.ExpiresAt.Add(a.leeway), now)
+	}
 	return claims, nil
+}
+
+// recheck runs the claims checks that depend on the time again, on the
+// claims of a token that passed every check before: a cached token is
+// accepted exactly when parsing it afresh would accept it.
+func (a *Access) recheck(claims Claims, now time.Time) (Claims, error) {
+	err := jwt.NewValidator(append(a.validatorOptions(now),
+		jwt.WithExpirationRequired())...).Validate(claims)
+	if err == nil {
+		return claims, nil
+	}
+	if a.expiredOnly(err, claims, now) {
+		return Claims{}, fmt.Errorf("%w: %w", ErrExpired, err)
+	}
+	return Claims{}, fmt.Errorf("%w: %w", ErrInvalid, err)
 }
 
 // keyFunc refuses foreign key headers before the signer picks a key, so no

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -487,16 +488,107 @@ func BenchmarkIssue(b *testing.B) {
 	}
 }
 
+// BenchmarkVerify measures the check of a token seen for the first time
+// (parsing and the signature) and of one that verified before (the claims
+// that depend on the time), which is what every later request of a client
+// costs.
 func BenchmarkVerify(b *testing.B) {
-	a := newTestAccess(b, 0)
+	for _, cached := range []bool{false, true} {
+		b.Run(fmt.Sprintf("cached=%v", cached), func(b *testing.B) {
+			a := newTestAccess(b, 0)
+			if !cached {
+				a.verified = nil
+			}
+			tok, _, err := a.Issue(testSubject, testNow)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := a.Verify(tok, testNow); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func TestAVerifiedTokenIsJudgedAgainstTheTimeOnEveryUse(t *testing.T) {
+	t.Parallel()
+	for _, leeway := range []time.Duration{0, 30 * time.Second} {
+		t.Run(fmt.Sprintf("leeway %s", leeway), func(t *testing.T) {
+			t.Parallel()
+			cached := newTestAccess(t, leeway)
+			tok, expires, err := cached.Issue(testSubject, testNow)
+			if err != nil {
+				t.Fatalf("Issue: %v", err)
+			}
+			if _, err := cached.Verify(tok, testNow); err != nil {
+				t.Fatalf("first Verify = %v, want nil", err)
+			}
+			if _, ok := cached.verified.get(tok); !ok {
+				t.Fatal("a token that verified was not remembered")
+			}
+			issued := testNow.Truncate(time.Second)
+			// Each instant is judged by an Access that has never seen the
+			// token, and the answers must agree.
+			for _, at := range []time.Time{
+				testNow, expires.Add(-time.Second), expires, expires.Add(leeway / 2),
+				expires.Add(leeway), expires.Add(time.Hour), issued.Add(-time.Second),
+				issued.Add(-leeway / 2), issued.Add(-leeway - time.Second),
+			} {
+				fresh := newTestAccess(t, leeway)
+				fresh.verified = nil
+				_, want := fresh.Verify(tok, at)
+				_, got := cached.Verify(tok, at)
+				if (got == nil) != (want == nil) || errors.Is(got, ErrExpired) !=
+					errors.Is(want, ErrExpired) || errors.Is(got, ErrInvalid) !=
+					errors.Is(want, ErrInvalid) {
+					t.Errorf("at %s: cached Verify = %v, uncached %v", at, got, want)
+				}
+			}
+		})
+	}
+}
+
+func TestOnlyTokensThatVerifiedAreRemembered(t *testing.T) {
+	t.Parallel()
+	a := newTestAccess(t, 0)
+	forged := sign(t, jwt.SigningMethodHS256, otherKey, validClaims())
+	for range 2 {
+		if _, err := a.Verify(forged, testNow); !errors.Is(err, ErrInvalid) {
+			t.Fatalf("Verify(forged) = %v, want ErrInvalid", err)
+		}
+	}
+	if _, ok := a.verified.get(forged); ok {
+		t.Error("a forged token was remembered")
+	}
+}
+
+func TestAFullVerifiedCacheStillVerifies(t *testing.T) {
+	t.Parallel()
+	a := newTestAccess(t, 0)
+	for i := range maxVerifiedTokens {
+		a.verified.put(fmt.Sprint("live-", i), validClaims(), testNow.Add(time.Hour), testNow)
+	}
 	tok, _, err := a.Issue(testSubject, testNow)
 	if err != nil {
-		b.Fatal(err)
+		t.Fatalf("Issue: %v", err)
 	}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := a.Verify(tok, testNow); err != nil {
-			b.Fatal(err)
-		}
+	if _, err := a.Verify(tok, testNow); err != nil {
+		t.Fatalf("Verify with a full cache = %v, want nil", err)
+	}
+	// Once the entries are dead, a sweep makes room again.
+	later := testNow.Add(2 * time.Hour)
+	tok, _, err = a.Issue(testSubject, later)
+	if err != nil {
+		t.Fatalf("Issue: %v", err)
+	}
+	if _, err := a.Verify(tok, later); err != nil {
+		t.Fatalf("Verify = %v, want nil", err)
+	}
+	if _, ok := a.verified.get(tok); !ok || len(a.verified.entries) != 1 {
+		t.Errorf("after a sweep: remembered %v, %d entries; want the new token alone",
+			ok, len(a.verified.entries))
 	}
 }
