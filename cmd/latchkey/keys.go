@@ -122,8 +122,8 @@ func (c *keysListCmd) run(out io.Writer) error {
 	return tw.Flush()
 }
 
-// newAccess builds access token issuance: with the keys of JWT_KEYS_DIR
-// when it is set, else with the HS256 secret.
+// newAccess builds access token issuance: with the keys of JWT_KEYS_DIR or
+// JWT_KEYS when one is set, else with the HS256 secret.
 func newAccess(cfg *config.Config, log *slog.Logger) (*token.Access, error) {
 	opts := token.AccessOptions{
 		Secret:   cfg.AccessSecret,
@@ -131,11 +131,23 @@ func newAccess(cfg *config.Config, log *slog.Logger) (*token.Access, error) {
 		Audience: cfg.Audience,
 		TTL:      cfg.AccessTTL,
 	}
-	if cfg.JWTKeysDir != "" {
-		ks, err := token.LoadKeySet(cfg.JWTKeysDir)
+	var ks *token.KeySet
+	var err error
+	switch {
+	case cfg.JWTKeysDir != "":
+		ks, err = token.LoadKeySet(cfg.JWTKeysDir)
 		if err != nil {
 			return nil, &configError{fmt.Errorf("JWT_KEYS_DIR=%s: %w", cfg.JWTKeysDir, err)}
 		}
+	case len(cfg.JWTKeys) > 0:
+		// The error names keys by position only: the variable holds
+		// private keys and is never echoed.
+		ks, err = token.ParseKeySet(cfg.JWTKeys, "JWT_KEYS")
+		if err != nil {
+			return nil, &configError{err}
+		}
+	}
+	if ks != nil {
 		opts.Keys = ks
 		log.Info("access tokens signed with an asymmetric key", "key", ks.Active(),
 			"keys", len(ks.Keys()))

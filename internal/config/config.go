@@ -124,8 +124,13 @@ type Config struct {
 	// (MFA_ENCRYPTION_KEY, decoded from base64 or hex).
 	MFAKey Secret
 	// JWTKeysDir is the directory of PEM signing keys (JWT_KEYS_DIR); empty
-	// signs with HS256 and AccessSecret.
+	// signs with HS256 and AccessSecret, unless JWTKeys is set.
 	JWTKeysDir string
+	// JWTKeys holds PEM signing keys in rotation order, oldest first, for a
+	// deployment that passes them in the environment rather than as files
+	// (JWT_KEYS); the last private key signs. Set it or JWTKeysDir, not
+	// both.
+	JWTKeys Secret
 	// AutoMigrate applies migrations at start (AUTO_MIGRATE).
 	AutoMigrate bool
 	// MetricsAddr is a separate listen address for /metrics (METRICS_ADDR);
@@ -230,6 +235,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	c.MailTemplatesDir = l.str("MAIL_TEMPLATES_DIR", "")
 	c.MFAKey = l.key("MFA_ENCRYPTION_KEY", prod)
 	c.JWTKeysDir = l.str("JWT_KEYS_DIR", "")
+	c.JWTKeys = l.pemBlocks("JWT_KEYS")
 	c.AutoMigrate = l.boolean("AUTO_MIGRATE", !prod)
 	c.MetricsAddr = l.hostPort("METRICS_ADDR", "")
 	c.CleanupInterval = l.duration("CLEANUP_INTERVAL", time.Hour)

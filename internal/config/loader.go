@@ -59,6 +59,23 @@ func (l *loader) str(name, def string) string {
 	return def
 }
 
+// pemBlocks reads PEM text. Where a platform cannot pass line breaks in a
+// variable, they may be written as the two characters \n.
+func (l *loader) pemBlocks(name string) Secret {
+	v, ok := l.get(name)
+	if !ok {
+		return nil
+	}
+	if !strings.Contains(v, "\n") {
+		v = strings.ReplaceAll(v, `\n`, "\n")
+	}
+	if !strings.HasPrefix(v, "-----BEGIN ") {
+		l.invalid(name, "is not PEM: it must start with a -----BEGIN line")
+		return nil
+	}
+	return Secret(v)
+}
+
 // choice accepts one of allowed, compared case-insensitively, and returns it
 // in the lower case that allowed uses.
 func (l *loader) choice(name, def string, allowed ...string) string {
@@ -411,6 +428,9 @@ func (l *loader) crossCheck(c *Config) {
 		c.MetricsAddr == c.ListenAddr && !strings.HasSuffix(c.ListenAddr, ":0") {
 		l.invalid("METRICS_ADDR", "same as LISTEN_ADDR (%q); leave it unset to serve "+
 			"/metrics on LISTEN_ADDR", c.ListenAddr)
+	}
+	if c.JWTKeysDir != "" && len(c.JWTKeys) > 0 {
+		l.invalid("JWT_KEYS", "set JWT_KEYS or JWT_KEYS_DIR, not both")
 	}
 	if c.AccessSecret != nil && hmac.Equal(c.AccessSecret, c.RefreshSecret) {
 		// One key for both would let a leaked token pepper forge access

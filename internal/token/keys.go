@@ -17,6 +17,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/golang-jwt/jwt/v5"
 
@@ -119,6 +120,43 @@ func readKeyFile(path string) ([]byte, error) {
 			maxKeyFile>>10)
 	}
 	return raw, nil
+}
+
+// ParseKeySet reads a set from PEM blocks given in rotation order, oldest
+// first, as in one environment variable: each block is one key, as a file
+// of LoadKeySet holds, and the last private key signs. Keys are named by
+// source and their position, counting from 1, since they have no file.
+func ParseKeySet(pemBlocks []byte, source string) (*KeySet, error) {
+	if len(pemBlocks) > maxKeyFile {
+		return nil, fmt.Errorf("token: keys: %s is larger than %d KiB", source, maxKeyFile>>10)
+	}
+	var keys []*Key
+	rest := pemBlocks
+	for {
+		block, next := pem.Decode(rest)
+		if block == nil {
+			break
+		}
+		if before := strings.TrimSpace(string(rest[:len(rest)-len(next)])); !strings.HasPrefix(
+			before, "-----BEGIN ") {
+			return nil, fmt.Errorf("token: keys: %s: text before key %d", source, len(keys)+1)
+		}
+		name := fmt.Sprintf("%s#%d", source, len(keys)+1)
+		k, err := ParseKey(pem.EncodeToMemory(block))
+		if err != nil {
+			return nil, fmt.Errorf("token: keys: %s: %w", name, err)
+		}
+		k.File = name
+		keys = append(keys, k)
+		rest = next
+	}
+	if strings.TrimSpace(string(rest)) != "" {
+		return nil, fmt.Errorf("token: keys: %s: text after the last PEM block", source)
+	}
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("token: keys: no PEM block in %s", source)
+	}
+	return newKeySet(keys)
 }
 
 // NewKeySet builds a set from keys in rotation order, oldest first. It is
