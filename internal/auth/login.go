@@ -195,15 +195,38 @@ func (s *Service) countFailure(ctx context.Context, email string, u *store.User,
 	if err != nil {
 		return fmt.Errorf("count failure: %w", err)
 	}
+	return s.lockIfReached(ctx, email, n, u, c)
+}
+
+// reserveFailure counts an attempt for email as a failure before its secret
+// is checked, for checks cheap enough that a burst of concurrent guesses
+// could all pass checkLock before the first of them is counted. An attempt
+// beyond the limit is refused as locked without being checked; one that
+// succeeds clears the count, like any completed login.
+func (s *Service) reserveFailure(ctx context.Context, email string) (int64, error) {
+	n, _, err := s.attempts.Incr(ctx, "fail:"+email, s.opts.LockoutDuration)
+	if err != nil {
+		return 0, fmt.Errorf("count failure: %w", err)
+	}
+	if n > int64(s.opts.MaxLoginAttempts) {
+		return n, lockedErr(s.opts.LockoutDuration)
+	}
+	return n, nil
+}
+
+// lockIfReached locks email when n, the failures counted in the window so
+// far, reached the limit, and returns the lock error then.
+func (s *Service) lockIfReached(ctx context.Context, email string, n int64, u *store.User,
+	c Client) error {
 	if n < int64(s.opts.MaxLoginAttempts) {
 		return nil
 	}
 	// The lock gets a window of its own so that it lasts the full duration
-	// from the failure that triggered it.
+	// from the failure that triggered it. The failure count is left to its
+	// window, which opened earlier and so ends no later than the lock:
+	// resetting it here would let attempts that passed checkLock before the
+	// lock was set start a fresh count.
 	if _, _, err := s.attempts.Incr(ctx, "lock:"+email, s.opts.LockoutDuration); err != nil {
-		return fmt.Errorf("lock: %w", err)
-	}
-	if err := s.attempts.Reset(ctx, "fail:"+email); err != nil {
 		return fmt.Errorf("lock: %w", err)
 	}
 	s.log.InfoContext(ctx, "account locked", "user_id", userID(u))

@@ -188,18 +188,34 @@ func (s *Service) LoginMFA(ctx context.Context, in MFALoginInput, c Client) (MFA
 	if err := s.checkLock(ctx, "lock:"+u.Email); err != nil {
 		return MFAGrant{}, err
 	}
+	// Checking a code costs no password hash, so a burst of concurrent
+	// guesses could all pass the checks above before the first of them
+	// failed. Each attempt is therefore counted, on the token and toward
+	// the lockout, before its code is checked, and one past either limit is
+	// refused unchecked.
+	tries, err := s.store.FailOneTimeToken(ctx, ot.ID, maxMFAAttempts+1, s.now())
+	if errors.Is(err, store.ErrNotFound) {
+		return MFAGrant{}, errBadToken
+	}
+	if err != nil {
+		return MFAGrant{}, fmt.Errorf("login mfa: count attempt: %w", err)
+	}
+	if tries > maxMFAAttempts {
+		return MFAGrant{}, errBadToken
+	}
+	fails, err := s.reserveFailure(ctx, u.Email)
+	if err != nil {
+		return MFAGrant{}, err
+	}
 
 	left, err := s.proveFactor(ctx, u, in.Code, in.BackupCode)
 	if errors.Is(err, errWrongFactor) {
-		_, err := s.store.FailOneTimeToken(ctx, ot.ID, maxMFAAttempts, s.now())
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
-			return MFAGrant{}, fmt.Errorf("login mfa: count attempt: %w", err)
+		s.recordLogin(ctx, u.ID, c, false, "invalid_mfa_code")
+		s.audit(ctx, EventLoginFailed, u.ID, c, map[string]string{"reason": "invalid_mfa_code"})
+		if err := s.lockIfReached(ctx, u.Email, fails, &u, c); err != nil {
+			return MFAGrant{}, err
 		}
-		err = s.loginFailed(ctx, u.Email, &u, c, "invalid_mfa_code")
-		if errors.Is(err, errBadCredentials) {
-			return MFAGrant{}, errBadLoginCode
-		}
-		return MFAGrant{}, err
+		return MFAGrant{}, errBadLoginCode
 	}
 	if err != nil {
 		return MFAGrant{}, err
