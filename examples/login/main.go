@@ -16,7 +16,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -30,11 +30,13 @@ func main() {
 	register := flag.Bool("register", false, "create the account first")
 	flag.Parse()
 	if *email == "" {
-		log.Fatal("login: -email is required")
+		slog.Error("login: -email is required")
+		os.Exit(2)
 	}
 	in := bufio.NewReader(os.Stdin)
 	if err := run(context.Background(), *email, *register, in, os.Stdout); err != nil {
-		log.Fatal("login: ", err)
+		slog.Error("login failed", "err", err)
+		os.Exit(1)
 	}
 }
 
