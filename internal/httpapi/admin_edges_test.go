@@ -339,3 +339,87 @@ func adminsOf(t *testing.T, e *env) []store.User {
 		return u.Role != store.RoleAdmin || !u.Active
 	})
 }
+
+// pageAll follows the cursors of a listing at limit items a page and
+// returns the ids in the order served; between pages it calls between.
+func pageAll(t *testing.T, admin *browser, path, key string, limit int,
+	between func()) []string {
+	t.Helper()
+	var ids []string
+	cursor := ""
+	for range 1000 {
+		r := admin.do("GET", fmt.Sprintf("%s&limit=%d&cursor=%s", path, limit,
+			url.QueryEscape(cursor)), nil)
+		if r.Status != http.StatusOK {
+			t.Fatalf("%s = %d %s", path, r.Status, r.Raw)
+		}
+		for _, item := range r.list(key) {
+			ids = append(ids, item["id"].(string))
+		}
+		next, ok := r.Body["nextCursor"].(string)
+		if !ok {
+			return ids
+		}
+		cursor = next
+		if between != nil {
+			between()
+		}
+	}
+	t.Fatal("paging does not end")
+	return nil
+}
+
+func TestAuditPagingIsStableAmongEventsOfTheSameInstant(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st)
+		admin, _ := e.newAdmin("root@example.com")
+		// The clock stands still: every event below has the same createdAt.
+		for i := range 7 {
+			e.browser().register(fmt.Sprintf("same%d@example.com", i))
+		}
+		const path = "/api/admin/audit?type=user.registered"
+		want := pageAll(t, admin, path, "events", 100, nil)
+		if len(want) != 7 {
+			t.Fatalf("%d events on one page; want 7", len(want))
+		}
+		for _, limit := range []int{1, 2, 3} {
+			if got := pageAll(t, admin, path, "events", limit, nil); !slices.Equal(got, want) {
+				t.Errorf("pages of %d = %v; want every event once, in the order %v", limit,
+					got, want)
+			}
+		}
+	})
+}
+
+func TestUserPagingSkipsAndRepeatsNoUserWhileOthersSignUp(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st)
+		admin, adminID := e.newAdmin("root@example.com")
+		before := append(e.storeUsers(5, func(i int) string {
+			return fmt.Sprintf("early%d@example.com", i)
+		}), adminID)
+		slices.Sort(before)
+
+		signups := 0
+		got := pageAll(t, admin, "/api/admin/users?q=", "users", 2, func() {
+			e.storeUsers(1, func(int) string {
+				signups++
+				return fmt.Sprintf("late%d@example.com", signups)
+			})
+		})
+		seen := map[string]int{}
+		for _, id := range got {
+			seen[id]++
+		}
+		for _, id := range before {
+			if seen[id] != 1 {
+				t.Errorf("user %s was served %d times; want once", id, seen[id])
+			}
+		}
+		if !slices.IsSorted(got) || len(seen) != len(got) {
+			t.Errorf("ids served %v; want each once, in id order", got)
+		}
+	})
+}
