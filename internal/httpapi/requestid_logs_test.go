@@ -1,8 +1,11 @@
 package httpapi_test
 
 import (
+	"io"
 	"log/slog"
+	"net/http"
 	"net/netip"
+	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/internal/store"
@@ -96,4 +99,57 @@ func (l *logLines) reset() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.buf.Reset()
+}
+
+func TestEveryAnswerCarriesARequestID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, storetest.SQLite(t))
+	tests := []struct {
+		name, method, path string
+		body               any
+		status             int
+	}{
+		{"an unknown route", "GET", "/no/such/route", nil, 404},
+		{"a method the route does not take", "DELETE", "/healthz", nil, 405},
+		{"a malformed body", "POST", "/api/auth/login", `{"email":`, 400},
+		{"a missing token", "GET", "/api/auth/profile", nil, 401},
+		{"the metrics", "GET", "/metrics", nil, 200},
+		{"the readiness probe", "GET", "/readyz", nil, 200},
+		{"the OpenAPI document", "GET", "/openapi.json", nil, 200},
+	}
+	seen := map[string]bool{}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res, err := e.srv.Client().Do(newRequest(t, e, tc.method, tc.path, tc.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			id := res.Header.Get("X-Request-Id")
+			if res.StatusCode != tc.status || id == "" {
+				t.Fatalf("%s %s = %d with X-Request-Id %q; want %d with an id", tc.method,
+					tc.path, res.StatusCode, id, tc.status)
+			}
+			if seen[id] {
+				t.Errorf("X-Request-Id %q was given to an earlier request too", id)
+			}
+			seen[id] = true
+		})
+	}
+}
+
+func newRequest(t *testing.T, e *env, method, path string, body any) *http.Request {
+	t.Helper()
+	var rd io.Reader
+	if s, ok := body.(string); ok {
+		rd = strings.NewReader(s)
+	}
+	req, err := http.NewRequest(method, e.srv.URL+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req
 }
