@@ -110,8 +110,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 	err := dec.Decode(v)
 	if err == nil {
 		// Anything after the first value is a malformed body, not extra input
-		// to ignore.
-		if _, extra := dec.Token(); extra != io.EOF {
+		// to ignore; reading it may also find the body too large.
+		switch _, extra := dec.Token(); {
+		case errors.As(extra, new(*http.MaxBytesError)):
+			err = extra
+		case extra != io.EOF:
 			err = errors.New("trailing data")
 		}
 	}
