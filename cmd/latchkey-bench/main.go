@@ -2,7 +2,8 @@
 // users will judge it: closed-loop clients over loopback HTTP, each sending
 // its next request as soon as the last one is answered. For every scenario
 // and concurrency it reports requests per second, latency percentiles,
-// errors by status and, given the server's PID, its peak resident memory.
+// errors by status and, given the server's PID, its peak resident memory
+// and the CPU time it spent per request.
 // In the same run it measures how many password hashes per second this
 // machine computes with the configured algorithm, so that login and
 // registration can be reported as a share of that limit.
@@ -120,7 +121,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		"operation weights of the mixed scenario")
 	fs.IntVar(&o.floodLogins, "flood-logins", 64,
 		"clients that log in without pause beside the flood scenario's profile readers")
-	fs.IntVar(&o.pid, "pid", 0, "server process ID, to report its peak resident memory")
+	fs.IntVar(&o.pid, "pid", 0,
+		"server process ID, to report its peak resident memory and CPU time per request")
 	fs.BoolVar(&o.json, "json", false, "write the report as JSON")
 	fs.StringVar(&hashAlg, "hash", "",
 		"password hash the server uses: argon2id or bcrypt (default: $PASSWORD_HASH, else argon2id)")

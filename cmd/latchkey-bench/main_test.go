@@ -166,6 +166,9 @@ func checkReport(t *testing.T, rep report, runs int) {
 		if r.PeakRSSMiB == nil || *r.PeakRSSMiB <= 0 {
 			t.Errorf("%s: no peak RSS", name)
 		}
+		if r.ServerCPUMicros == nil || *r.ServerCPUMicros < 0 {
+			t.Errorf("%s: server CPU per request %v, want a measurement", name, r.ServerCPUMicros)
+		}
 		if hashed := r.Scenario == "login" || r.Scenario == "register" ||
 			r.Scenario == "mixed" || r.Scenario == "flood"; hashed != (r.HashLimitShare != nil) {
 			t.Errorf("%s: hash limit share %v, want one only for hashing scenarios",

@@ -42,6 +42,10 @@ type runResult struct {
 	// PeakRSSScope is "run", over the server's life when it is "process".
 	PeakRSSMiB   *float64 `json:"peakRSSMiB,omitempty"`
 	PeakRSSScope string   `json:"peakRSSScope,omitempty"`
+	// ServerCPUMicros is the CPU time, user plus system, the server spent
+	// during this run per request answered, in microseconds. Unlike
+	// throughput it hardly depends on what else the machine is doing.
+	ServerCPUMicros *float64 `json:"serverCPUMicros,omitempty"`
 }
 
 type opResult struct {
@@ -144,10 +148,15 @@ func runScenario(ctx context.Context, dr *driver, sc scenario, n int, o options,
 		drive(ctx, dr, sc, n, o.warmup, o.maxRequests)
 	}
 	scope := ""
+	var cpu0 time.Duration
 	if o.pid != 0 {
 		scope = "run"
 		if resetPeakRSS(o.pid) != nil {
 			scope = "process"
+		}
+		var err error
+		if cpu0, err = cpuTime(o.pid); err != nil {
+			return runResult{}, err
 		}
 	}
 	l := drive(ctx, dr, sc, n, o.duration, o.maxRequests)
@@ -184,6 +193,14 @@ func runScenario(ctx context.Context, dr *driver, sc scenario, n int, o options,
 			return runResult{}, err
 		}
 		r.PeakRSSMiB, r.PeakRSSScope = &mib, scope
+		cpu1, err := cpuTime(o.pid)
+		if err != nil {
+			return runResult{}, err
+		}
+		if r.Requests > 0 {
+			us := float64((cpu1 - cpu0).Microseconds()) / float64(r.Requests)
+			r.ServerCPUMicros = &us
+		}
 	}
 	return r, nil
 }
@@ -266,11 +283,11 @@ func (rep *report) writeText(w io.Writer) error {
 
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "scenario\tclients\treq/s\tp50 ms\tp90 ms\tp99 ms\tmax ms\terrors\t"+
-		"of hash limit\tpeak RSS MiB\t")
+		"of hash limit\tpeak RSS MiB\tserver CPU µs/req\t")
 	for _, r := range rep.Runs {
-		row(tw, r.Scenario, r.Clients, r.stats, r.HashLimitShare, r.PeakRSSMiB)
+		row(tw, r.Scenario, r.Clients, r.stats, r.HashLimitShare, r.PeakRSSMiB, r.ServerCPUMicros)
 		for _, x := range r.Operations {
-			row(tw, "  "+x.Op, 0, x.stats, nil, nil)
+			row(tw, "  "+x.Op, 0, x.stats, nil, nil, nil)
 		}
 	}
 	if err := tw.Flush(); err != nil {
@@ -302,14 +319,15 @@ func (rep *report) writeText(w io.Writer) error {
 	return err
 }
 
-func row(w io.Writer, name string, clients int, s stats, share, rss *float64) {
+func row(w io.Writer, name string, clients int, s stats, share, rss, cpu *float64) {
 	c := ""
 	if clients > 0 {
 		c = fmt.Sprint(clients)
 	}
-	fmt.Fprintf(w, "%s\t%s\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\t\n", name, c,
+	fmt.Fprintf(w, "%s\t%s\t%.1f\t%.2f\t%.2f\t%.2f\t%.2f\t%d\t%s\t%s\t%s\t\n", name, c,
 		s.RequestsPerSecond, s.LatencyMs.P50, s.LatencyMs.P90, s.LatencyMs.P99, s.LatencyMs.Max,
-		s.Errors, optional(share, "%.0f%%", 100), optional(rss, "%.1f", 1))
+		s.Errors, optional(share, "%.0f%%", 100), optional(rss, "%.1f", 1),
+		optional(cpu, "%.0f", 1))
 }
 
 func optional(v *float64, format string, scale float64) string {
