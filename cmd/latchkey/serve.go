@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/httpapi"
 )
 
@@ -52,7 +53,8 @@ func (serveCmd) Run(g *globals) error {
 	defer ops.stop()
 	ops.watchMail(mailer)
 	ops.watchReady(sh.checks)
-	svc, err := newService(cfg, db, log, sh.deps, withMailer(mailer), ops.deps)
+	svc, err := newService(cfg, db, log, sh.deps, withMailer(mailer), ops.deps,
+		func(d *auth.Deps) { limitMemory(d.Hasher, log) })
 	if err != nil {
 		return err
 	}

@@ -148,6 +148,17 @@ func (h *Hasher) MaxBytes() int {
 	return 0
 }
 
+// WorkingSet returns the memory, in bytes, that the hashes in flight take
+// at most with the configured algorithm: every slot busy with an argon2id
+// hash of the configured parameters, or nothing worth counting for bcrypt.
+// Verifying a stored argon2id hash made with more memory takes more.
+func (h *Hasher) WorkingSet() int64 {
+	if h.algorithm != Argon2id {
+		return 0
+	}
+	return int64(cap(h.slots)) * int64(h.argon2.Memory) << 10
+}
+
 // InFlight returns how many hashing slots are taken right now.
 func (h *Hasher) InFlight() int { return len(h.slots) }
 

@@ -601,3 +601,27 @@ func BenchmarkHashBcrypt(b *testing.B) {
 		}
 	}
 }
+
+func TestTheWorkingSetCountsEverySlotOfArgon2idOnly(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		o    Options
+		want int64
+	}{
+		{"argon2id with three slots", Options{Algorithm: Argon2id, MaxInFlight: 3},
+			3 * int64(cheapArgon2.Memory) * 1024},
+		{"argon2id with its own memory", Options{Algorithm: Argon2id, MaxInFlight: 2,
+			Argon2: Argon2Params{Memory: 8192, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}},
+			2 * 8192 * 1024},
+		{"bcrypt", Options{Algorithm: Bcrypt, MaxInFlight: 4}, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			if got := newTestHasher(t, tc.o).WorkingSet(); got != tc.want {
+				t.Errorf("WorkingSet() = %d, want %d", got, tc.want)
+			}
+		})
+	}
+}
