@@ -5,17 +5,27 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/mail"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/token"
 )
 
+// ForgotPasswordFloor is the least time ForgotPassword takes once a
+// request is counted. A real account costs more than an unknown address (a
+// transaction that supersedes and stores its token, and a mail to queue),
+// about a millisecond on a local database and enough, over a few hundred
+// requests, to tell which addresses have accounts. Both answers wait for
+// the same floor, far above that work, so the difference does not show.
+const ForgotPasswordFloor = 100 * time.Millisecond
+
 // ForgotPassword mails a password reset link, valid one hour, to the
 // active account with email, superseding earlier links. It answers the
-// same, after the same steps, whether or not there is such an account, so
-// that the answer cannot tell which addresses have one; requests per
-// address are limited, known or not.
+// same, after comparable steps and no sooner than ForgotPasswordFloor,
+// whether or not there is such an account, so that the answer cannot tell
+// which addresses have one; requests per address are limited, known or
+// not.
 func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) error {
 	email = NormalizeEmail(email)
 	if err := validateEmail(email); err != nil {
@@ -24,6 +34,8 @@ func (s *Service) ForgotPassword(ctx context.Context, email string, c Client) er
 	if err := s.limitMail(ctx, "reset-mail:"+email); err != nil {
 		return err
 	}
+	// Real time, not s.now: the floor is about what a client can measure.
+	defer waitUntil(ctx, time.Now().Add(ForgotPasswordFloor))
 
 	// Both paths make and hash a token, make one write through the store's
 	// writer after the lookup and record one audit event. The mail is only
@@ -213,4 +225,14 @@ func (s *Service) notifyPasswordChange(ctx context.Context, u store.User, c Clie
 		Reset:     reset,
 		PublicURL: s.publicURL().String(),
 	})
+}
+
+// waitUntil returns at deadline, or earlier when ctx ends.
+func waitUntil(ctx context.Context, deadline time.Time) {
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
