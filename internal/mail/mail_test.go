@@ -73,6 +73,9 @@ func TestSMTPDeliversOverEachTransport(t *testing.T) {
 		{"authenticated with the URL's credentials after STARTTLS",
 			smtptest.Options{STARTTLS: true, Username: "mailer", Password: "p@ss word"}, true,
 			"mailer"},
+		{"authenticated with the URL's credentials over implicit TLS",
+			smtptest.Options{ImplicitTLS: true, Username: "mailer", Password: "p@ss word"}, true,
+			"mailer"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,7 +115,9 @@ func TestSMTPDeliversOverEachTransport(t *testing.T) {
 
 func TestSMTPNeverSendsCredentialsOverAPlainConnection(t *testing.T) {
 	t.Parallel()
-	srv := smtptest.Start(t, smtptest.Options{Username: "mailer", Password: "secret"})
+	// The server offers AUTH PLAIN without TLS; the client must decline.
+	srv := smtptest.Start(t, smtptest.Options{Username: "mailer", Password: "secret",
+		InsecureAuth: true})
 	s, err := mail.NewSMTP(srv.URL, mail.SMTPOptions{Backoff: time.Millisecond}, nil)
 	if err != nil {
 		t.Fatalf("NewSMTP: %v", err)
@@ -126,6 +131,9 @@ func TestSMTPNeverSendsCredentialsOverAPlainConnection(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "secret") {
 		t.Errorf("error %q carries the password", err)
+	}
+	if n := srv.AuthCommands(); n != 0 {
+		t.Errorf("server saw %d AUTH commands over a plain connection, want 0", n)
 	}
 	if n := srv.DataCommands(); n != 0 {
 		t.Errorf("server saw %d DATA commands, want 0", n)

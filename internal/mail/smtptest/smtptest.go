@@ -38,6 +38,10 @@ type Options struct {
 	// Username and Password, when set, are required with AUTH PLAIN, which
 	// the server offers only over TLS.
 	Username, Password string
+	// InsecureAuth offers AUTH PLAIN on a plain connection too, as a
+	// careless or hostile server would, so that a test can check that the
+	// client keeps its password to itself anyway.
+	InsecureAuth bool
 	// FailFirst answers the first FailFirst DATA commands with FailCode
 	// instead of accepting the message.
 	FailFirst int
@@ -68,8 +72,9 @@ type Server struct {
 	opts       Options
 	deliveries chan Delivery
 
-	mu   sync.Mutex
-	data int // DATA commands seen
+	mu    sync.Mutex
+	data  int // DATA commands seen
+	auths int // AUTH commands seen
 }
 
 // Start runs a server on 127.0.0.1 until the test ends.
@@ -89,6 +94,7 @@ func Start(t testing.TB, o Options) *Server {
 	srv.WriteTimeout = 10 * time.Second
 	srv.MaxMessageBytes = 1 << 20
 	srv.ErrorLog = quietLog{}
+	srv.AllowInsecureAuth = o.InsecureAuth
 
 	scheme := "smtp"
 	if o.STARTTLS || o.ImplicitTLS {
@@ -150,6 +156,14 @@ func (s *Server) DataCommands() int {
 	return s.data
 }
 
+// AuthCommands is the number of AUTH commands the server has seen, failed
+// ones included.
+func (s *Server) AuthCommands() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.auths
+}
+
 type session struct {
 	s    *Server
 	conn *smtp.Conn
@@ -166,6 +180,9 @@ func (ss *session) AuthMechanisms() []string {
 }
 
 func (ss *session) Auth(mech string) (sasl.Server, error) {
+	ss.s.mu.Lock()
+	ss.s.auths++
+	ss.s.mu.Unlock()
 	return sasl.NewPlainServer(func(_, username, password string) error {
 		if username != ss.s.opts.Username || password != ss.s.opts.Password {
 			return smtp.ErrAuthFailed
