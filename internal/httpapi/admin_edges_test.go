@@ -101,6 +101,10 @@ func TestAdminListingsRefuseBadLimitsAndCursors(t *testing.T) {
 			{"an event type that is too long", "/api/admin/audit?type=" + strings.Repeat("t", 65)},
 			{"a user id filter that is too long",
 				"/api/admin/audit?userId=" + strings.Repeat("1", 65)},
+			{"a search with a NUL byte", "/api/admin/users?q=a%00b"},
+			{"a search that is not UTF-8", "/api/admin/users?q=%ff%fe"},
+			{"an event type with a NUL byte", "/api/admin/audit?type=login%00"},
+			{"a user id filter with a NUL byte", "/api/admin/audit?userId=a%00"},
 		}
 		for _, tc := range bad {
 			t.Run("refuses "+tc.name, func(t *testing.T) {
