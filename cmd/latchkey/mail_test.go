@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
 	"net/http/cookiejar"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -81,6 +83,15 @@ func TestANewcomerFinishesTheMailFlowsFromTheOutboxLog(t *testing.T) {
 	files, err := filepath.Glob(filepath.Join(dir, "data", "outbox", "*.eml"))
 	if err != nil || len(files) != 3 {
 		t.Errorf("outbox holds %v (%v); want the verification, reset and notice mails", files, err)
+	}
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(raw, []byte(first)) || bytes.Contains(raw, []byte(second)) {
+			t.Errorf("%s carries a password", f)
+		}
 	}
 	logs := srv.logs.String()
 	if strings.Contains(logs, first) || strings.Contains(logs, second) {
