@@ -42,6 +42,9 @@ func (serveCmd) Run(g *globals) error {
 		return err
 	}
 	defer sh.close()
+	if err := sh.followDatabase(g.ctx, cfg, db, log); err != nil {
+		return err
+	}
 	mailer, err := newMailer(cfg, log)
 	if err != nil {
 		return err

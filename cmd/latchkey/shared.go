@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"database/sql"
 	"fmt"
 	"log/slog"
 	"strconv"
@@ -32,7 +34,7 @@ const (
 type shared struct {
 	counter auth.Counter
 	limiter httpapi.Limiter
-	feed    auth.RevocationFeed  // nil without Redis
+	feed    auth.RevocationFeed  // nil without Redis, unless the database carries it
 	checks  []httpapi.ReadyCheck // for /readyz
 	close   func() error
 }
@@ -80,6 +82,29 @@ func openShared(cfg *config.Config, log *slog.Logger) (*shared, error) {
 		checks:  []httpapi.ReadyCheck{{Name: "redis", Check: budgets.Ping, Degrades: true}},
 		close:   client.Close,
 	}, nil
+}
+
+// followDatabase makes the database the revocation feed when Redis is not
+// there to carry it and the database can: every instance shares a
+// PostgreSQL database, so they announce revocations to each other with
+// NOTIFY and may cache sessions. SQLite has no such channel, and there
+// nothing is cached.
+func (sh *shared) followDatabase(ctx context.Context, cfg *config.Config, db database,
+	log *slog.Logger) error {
+	info, err := cfg.Database()
+	if sh.feed != nil || err != nil || info.Kind != config.KindPostgres {
+		return nil
+	}
+	h, ok := db.(interface{ DB() *sql.DB })
+	if !ok {
+		return nil
+	}
+	f, err := revocation.NewPostgres(ctx, h.DB(), info.URL, log)
+	if err != nil {
+		return err
+	}
+	sh.feed = f
+	return nil
 }
 
 // deps puts the shared parts into the flows' dependencies.

@@ -13,7 +13,7 @@ import (
 // feed, an instance keeps them for a few seconds instead of asking the
 // database each time, and every write that ends a session or changes a user
 // is announced on the feed so that each instance drops its copy at once.
-// Without a feed (one process, no Redis) nothing is cached.
+// Without a feed (SQLite without Redis) nothing is cached.
 
 // sessionCacheTTL bounds how long a cached session and user are used. An
 // announcement that was lost, or a change made outside the flows, is seen

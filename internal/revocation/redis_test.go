@@ -20,7 +20,7 @@ type follower struct {
 	state chan bool
 }
 
-func follow(t *testing.T, f *revocation.Redis) *follower {
+func follow(t *testing.T, f auth.RevocationFeed) *follower {
 	t.Helper()
 	fl := &follower{got: make(chan auth.Revocation, 16), state: make(chan bool, 16)}
 	ctx, cancel := context.WithCancel(context.Background())
