@@ -602,6 +602,21 @@ func BenchmarkHashBcrypt(b *testing.B) {
 	}
 }
 
+func BenchmarkVerifyBcrypt(b *testing.B) {
+	h, err := NewHasher(Options{Algorithm: Bcrypt})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	encoded := mustHash(b, h, "Bench-Password-1!")
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, _, err := h.Verify(ctx, encoded, "Bench-Password-1!"); !ok || err != nil {
+			b.Fatalf("Verify = %v, %v", ok, err)
+		}
+	}
+}
+
 func TestTheWorkingSetCountsEverySlotOfArgon2idOnly(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
