@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -58,5 +59,16 @@ func TestLoadRefusesBadJWTKeys(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLoggedConfigShowsOnlyWhetherJWTKeysAreSet(t *testing.T) {
+	t.Parallel()
+	var buf strings.Builder
+	c := mustLoad(t, map[string]string{"JWT_KEYS": testPEM})
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("config", "config", c)
+	if !strings.Contains(buf.String(), "jwt_keys="+redacted) ||
+		strings.Contains(buf.String(), "MC4CAQAw") {
+		t.Errorf("logged config = %s; want jwt_keys=%s and no key", buf.String(), redacted)
 	}
 }

@@ -95,6 +95,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("mail_templates_dir", c.MailTemplatesDir),
 		slog.Any("mfa_key", c.MFAKey),
 		slog.String("jwt_keys_dir", c.JWTKeysDir),
+		slog.Any("jwt_keys", c.JWTKeys),
 		slog.Bool("auto_migrate", c.AutoMigrate),
 		slog.String("metrics_addr", c.MetricsAddr),
 		slog.String("data_dir", c.DataDir),
