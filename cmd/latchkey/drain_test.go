@@ -31,8 +31,10 @@ func TestSIGTERMLetsARequestInFlightFinish(t *testing.T) {
 	srv := startServer(t, t.TempDir())
 	addr := strings.TrimPrefix(srv.url, "http://")
 
-	// A registration whose body is only half sent: its request is in
-	// flight when the signal arrives.
+	// A registration whose body waits for the server's 100 Continue: once
+	// that arrives, the handler is running and reading the body, so the
+	// request is in flight when the signal comes. (A request whose header
+	// the server has not read yet is not served once shutdown begins.)
 	body := `{"email":"drain@example.com","password":"Analytical-Engine1!"}`
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -40,10 +42,15 @@ func TestSIGTERMLetsARequestInFlightFinish(t *testing.T) {
 	}
 	defer conn.Close()
 	head := fmt.Sprintf("POST /api/auth/register HTTP/1.1\r\nHost: %s\r\n"+
-		"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n", addr, len(body))
-	half := len(body) / 2
-	if _, err := conn.Write([]byte(head + body[:half])); err != nil {
+		"Content-Type: application/json\r\nContent-Length: %d\r\n"+
+		"Expect: 100-continue\r\n\r\n", addr, len(body))
+	if _, err := conn.Write([]byte(head)); err != nil {
 		t.Fatal(err)
+	}
+	rd := bufio.NewReader(conn)
+	interim, err := http.ReadResponse(rd, nil)
+	if err != nil || interim.StatusCode != http.StatusContinue {
+		t.Fatalf("interim answer = %v, %v; want 100 Continue", interim, err)
 	}
 
 	if err := srv.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -65,10 +72,10 @@ func TestSIGTERMLetsARequestInFlightFinish(t *testing.T) {
 	default:
 	}
 
-	if _, err := conn.Write([]byte(body[half:])); err != nil {
-		t.Fatalf("finish the body: %v", err)
+	if _, err := conn.Write([]byte(body)); err != nil {
+		t.Fatalf("send the body: %v", err)
 	}
-	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	res, err := http.ReadResponse(rd, nil)
 	if err != nil {
 		t.Fatalf("read the answer of the request in flight: %v\n%s", err, srv.logs)
 	}
