@@ -19,13 +19,15 @@ type MailFlows interface {
 	// ResetPassword consumes the live PurposeResetPassword token with
 	// tokenHash, sets its user's password hash, marks the email verified
 	// (the link proved control of the address) and voids the user's other
-	// live reset tokens, in one transaction, and returns the updated user.
+	// live reset tokens and PurposeMFA tokens (second steps opened with the
+	// old password), in one transaction, and returns the updated user.
 	// It returns ErrNotFound when no live token matches; of concurrent calls
 	// with the same token exactly one succeeds.
 	ResetPassword(ctx context.Context, tokenHash, passwordHash string, now time.Time) (User, error)
 	// ChangePassword sets the user's password hash and voids every live
-	// PurposeResetPassword token of the user, in one transaction, so that a
-	// reset link mailed before the change stops working. It returns the
-	// updated user, or ErrNotFound when there is no such user.
+	// PurposeResetPassword and PurposeMFA token of the user, in one
+	// transaction, so that neither a reset link mailed before the change nor
+	// a second step opened with the old password works any more. It returns
+	// the updated user, or ErrNotFound when there is no such user.
 	ChangePassword(ctx context.Context, userID, passwordHash string, now time.Time) (User, error)
 }

@@ -49,8 +49,8 @@ func (s *Store) VerifyEmail(
 }
 
 // ResetPassword consumes a live reset token, sets its user's password
-// hash and voids the user's other reset tokens, or returns
-// store.ErrNotFound.
+// hash and voids the user's other reset tokens and pending second steps,
+// or returns store.ErrNotFound.
 func (s *Store) ResetPassword(
 	ctx context.Context,
 	tokenHash, passwordHash string,
@@ -66,8 +66,7 @@ func (s *Store) ResetPassword(
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, s.ot.supersede, s.ts(now), o.UserID,
-			store.PurposeResetPassword); err != nil {
+		if err := s.voidPasswordBound(ctx, tx, o.UserID, now); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, s.q.userByID, o.UserID).Scan(userDest(&u)...)
@@ -79,7 +78,7 @@ func (s *Store) ResetPassword(
 }
 
 // ChangePassword sets the user's password hash and voids their live reset
-// tokens, or returns store.ErrNotFound.
+// tokens and pending second steps, or returns store.ErrNotFound.
 func (s *Store) ChangePassword(
 	ctx context.Context,
 	userID, passwordHash string,
@@ -98,8 +97,7 @@ func (s *Store) ChangePassword(
 		if n == 0 {
 			return store.ErrNotFound
 		}
-		if _, err := tx.ExecContext(ctx, s.ot.supersede, s.ts(now), userID,
-			store.PurposeResetPassword); err != nil {
+		if err := s.voidPasswordBound(ctx, tx, userID, now); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, s.q.userByID, userID).Scan(userDest(&u)...)
@@ -108,6 +106,23 @@ func (s *Store) ChangePassword(
 		return store.User{}, s.fail("change password", err)
 	}
 	return u, nil
+}
+
+// passwordBound are the purposes of the tokens that a password change
+// voids: a reset link mailed before it, and a second step opened with the
+// old password.
+var passwordBound = []string{store.PurposeResetPassword, store.PurposeMFA}
+
+// voidPasswordBound voids the user's live tokens of the passwordBound
+// purposes inside tx.
+func (s *Store) voidPasswordBound(ctx context.Context, tx *sql.Tx, userID string,
+	now time.Time) error {
+	for _, purpose := range passwordBound {
+		if _, err := tx.ExecContext(ctx, s.ot.supersede, s.ts(now), userID, purpose); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // consumeInTx uses the live token with the purpose and hash inside tx, with

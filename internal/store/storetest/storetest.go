@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"login history", testLoginHistory},
 		{"one-time tokens", testOneTimeTokens},
 		{"mail flows", testMailFlows},
+		{"tokens a password change voids", testPasswordBoundTokens},
 		{"two-factor authentication", testMFA},
 		{"audit trail", testAuditTrail},
 		{"user search", testSearchUsers},
