@@ -174,6 +174,11 @@ func checkReport(t *testing.T, rep report, runs int) {
 			t.Errorf("%s: hash limit share %v, want one only for hashing scenarios",
 				name, r.HashLimitShare)
 		}
+		if (r.HashPerSecond != nil) != (r.HashLimitShare != nil) ||
+			(r.HashPerSecond != nil && *r.HashPerSecond <= 0) {
+			t.Errorf("%s: hash rate %v beside share %v, want a positive rate with every share",
+				name, r.HashPerSecond, r.HashLimitShare)
+		}
 		if mixes := r.Scenario == "mixed" || r.Scenario == "flood"; mixes != (len(r.Operations) > 1) {
 			t.Errorf("%s: %d operations broken down", name, len(r.Operations))
 		}

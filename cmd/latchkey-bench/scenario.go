@@ -116,6 +116,17 @@ func newScenario(name string, o options) scenario {
 	panic("unknown scenario " + name)
 }
 
+// hashes reports whether sc sends requests that cost the server a password
+// hash.
+func (sc scenario) hashes() bool {
+	for _, x := range sc.ops {
+		if x.hashed() {
+			return true
+		}
+	}
+	return false
+}
+
 // needs reports which prepared state a set of scenarios uses: accounts to
 // log in to, and sessions whose access and refresh tokens the clients use.
 func needs(list []scenario) (accounts, sessions bool) {

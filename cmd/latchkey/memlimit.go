@@ -9,10 +9,12 @@ import (
 )
 
 // memoryHeadroom is what the server needs besides its password hashes:
-// connections, sessions, caches and the Go runtime's own, with room to
-// spare. Less makes the collector run for nearly every hash; more lets
-// dead hash blocks pile up again.
-const memoryHeadroom = 48 << 20
+// connections, sessions, caches and the Go runtime's own, for a deployment
+// of modest size. With the default argon2id parameters on two cores the
+// collector then runs about once a hash, which costs a few per cent of the
+// hashing rate; more headroom lets dead hash blocks pile up past 128 MiB
+// again.
+const memoryHeadroom = 32 << 20
 
 // limitMemory gives the Go runtime a soft memory limit of the hashes'
 // working set plus memoryHeadroom, unless GOMEMLIMIT sets one.
