@@ -29,6 +29,10 @@ type Counter interface {
 	Incr(ctx context.Context, key string, window time.Duration) (int64, time.Duration, error)
 	Get(ctx context.Context, key string) (int64, time.Duration, error)
 	Reset(ctx context.Context, key string) error
+	// Release takes one back from key's count in its current window, for
+	// an attempt counted before it was checked that turned out not to be a
+	// failure.
+	Release(ctx context.Context, key string) error
 }
 
 // Options are the rules of the flows, from configuration.

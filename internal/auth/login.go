@@ -81,7 +81,9 @@ func (s *Service) CreateUser(ctx context.Context, in RegisterInput, role string)
 // Login checks an email and password and starts a session. Unknown emails
 // and wrong passwords get the same answer after the same work, and failures
 // are counted per normalized email, known or not, towards a lockout that is
-// enforced before any password is checked.
+// enforced before any password is checked. Each attempt is counted before
+// its password is checked (see reserveFailure), so that a burst of
+// concurrent guesses gets no more passwords checked than the limit allows.
 func (s *Service) Login(ctx context.Context, email, plain string, c Client) (Grant, error) {
 	if !plainText(email) {
 		return Grant{}, errBadCredentials
@@ -99,26 +101,35 @@ func (s *Service) Login(ctx context.Context, email, plain string, c Client) (Gra
 	if err := s.checkLock(ctx, lockKey); err != nil {
 		return Grant{}, err
 	}
+	fails, err := s.reserveFailure(ctx, email)
+	if err != nil {
+		return Grant{}, err
+	}
 
 	u, err := s.store.UserByEmail(ctx, email)
 	if errors.Is(err, store.ErrNotFound) {
 		if err := s.hasher.VerifyDummy(ctx, plain); err != nil {
+			s.releaseFailure(ctx, email)
 			return Grant{}, hashErr(err)
 		}
-		return Grant{}, s.loginFailed(ctx, email, nil, c, "invalid_credentials")
+		return Grant{}, s.loginFailed(ctx, email, fails, nil, c, "invalid_credentials")
 	}
 	if err != nil {
+		s.releaseFailure(ctx, email)
 		return Grant{}, fmt.Errorf("login: %w", err)
 	}
 
 	ok, rehash, err := s.hasher.Verify(ctx, u.PasswordHash, plain)
 	if err != nil {
+		s.releaseFailure(ctx, email)
 		return Grant{}, hashErr(err)
 	}
 	if !ok {
-		return Grant{}, s.loginFailed(ctx, email, &u, c, "invalid_credentials")
+		return Grant{}, s.loginFailed(ctx, email, fails, &u, c, "invalid_credentials")
 	}
+	// From here on the password was right: this attempt is no failure.
 	if !u.Active {
+		s.releaseFailure(ctx, email)
 		s.recordLogin(ctx, u.ID, c, false, "account_disabled")
 		s.audit(ctx, EventLoginFailed, u.ID, c, map[string]string{"reason": "account_disabled"})
 		return Grant{}, errDisabled
@@ -130,6 +141,7 @@ func (s *Service) Login(ctx context.Context, email, plain string, c Client) (Gra
 	if u.TwoFactorEnabled {
 		// The failures stay counted until the second factor is proven too,
 		// so that a known password cannot clear the wrong codes.
+		s.releaseFailure(ctx, email)
 		return s.challenge(ctx, u)
 	}
 	if err := s.attempts.Reset(ctx, "fail:"+email); err != nil {
@@ -170,16 +182,17 @@ func lockedErr(left time.Duration) *Error {
 	}
 }
 
-// loginFailed counts a failure for email and locks it once the failures in
-// the window reach the limit. The answer is the same whether or not the
-// account exists.
-func (s *Service) loginFailed(ctx context.Context, email string, u *store.User, c Client,
-	reason string) error {
+// loginFailed records a failed password for email, already counted as the
+// fails-th failure of the window by reserveFailure, and locks the email
+// once the failures reach the limit. The answer is the same whether or not
+// the account exists.
+func (s *Service) loginFailed(ctx context.Context, email string, fails int64, u *store.User,
+	c Client, reason string) error {
 	if u != nil {
 		s.recordLogin(ctx, u.ID, c, false, reason)
 	}
 	s.audit(ctx, EventLoginFailed, userID(u), c, map[string]string{"reason": reason})
-	if err := s.countFailure(ctx, email, u, c); err != nil {
+	if err := s.lockIfReached(ctx, email, fails, u, c); err != nil {
 		return err
 	}
 	return errBadCredentials
@@ -198,20 +211,37 @@ func (s *Service) countFailure(ctx context.Context, email string, u *store.User,
 	return s.lockIfReached(ctx, email, n, u, c)
 }
 
-// reserveFailure counts an attempt for email as a failure before its secret
-// is checked, for checks cheap enough that a burst of concurrent guesses
-// could all pass checkLock before the first of them is counted. An attempt
-// beyond the limit is refused as locked without being checked; one that
-// succeeds clears the count, like any completed login.
+// reserveFailure counts an attempt for email as a failure before its
+// secret is checked. Counting only after the check would let a burst of
+// concurrent guesses all pass checkLock before the first of them failed,
+// and have every one checked. An attempt that would take the count past the
+// limit is refused unchecked and not counted: the attempts before it are
+// still being checked, and lock the email if they fail. An attempt that
+// turns out not to be a failure is taken back by releaseFailure, or clears
+// the count when its login completes.
 func (s *Service) reserveFailure(ctx context.Context, email string) (int64, error) {
 	n, _, err := s.attempts.Incr(ctx, "fail:"+email, s.opts.LockoutDuration)
 	if err != nil {
 		return 0, fmt.Errorf("count failure: %w", err)
 	}
 	if n > int64(s.opts.MaxLoginAttempts) {
-		return n, lockedErr(s.opts.LockoutDuration)
+		s.releaseFailure(ctx, email)
+		return n, errAttemptsInFlight
 	}
 	return n, nil
+}
+
+// errAttemptsInFlight refuses an attempt while as many as the lockout
+// allows are still being checked.
+var errAttemptsInFlight = &Error{Code: CodeRateLimited,
+	Message: "Too many sign-in attempts at once; try again shortly.", RetryAfter: time.Second}
+
+// releaseFailure takes back the count reserveFailure took for an attempt
+// that was no failure. Should that fail, the count ends with its window.
+func (s *Service) releaseFailure(ctx context.Context, email string) {
+	if err := s.attempts.Release(ctx, "fail:"+email); err != nil {
+		s.log.WarnContext(ctx, "attempt count not taken back", "err", err)
+	}
 }
 
 // lockIfReached locks email when n, the failures counted in the window so

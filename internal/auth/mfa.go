@@ -218,12 +218,16 @@ func (s *Service) LoginMFA(ctx context.Context, in MFALoginInput, c Client) (MFA
 		return MFAGrant{}, errBadLoginCode
 	}
 	if err != nil {
+		s.releaseFailure(ctx, u.Email)
 		return MFAGrant{}, err
 	}
 
 	// The factor is spent before the token: a token used by a concurrent
 	// request, or one that just expired, costs the code but opens nothing.
 	_, err = s.store.ConsumeOneTimeToken(ctx, store.PurposeMFA, hash, s.now())
+	if err != nil {
+		s.releaseFailure(ctx, u.Email)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		return MFAGrant{}, errBadToken
 	}

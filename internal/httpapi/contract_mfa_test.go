@@ -104,56 +104,110 @@ func checkedCodes(t *testing.T, st store.Store, userID string) int {
 	return n
 }
 
-func TestABurstOfWrongCodesCannotOutrunTheLimits(t *testing.T) {
+func TestABurstOfWrongCodesOnOneStepUpTokenGetsFiveChecked(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st store.Store) {
-		tests := []struct {
-			name     string
-			max      int  // MAX_LOGIN_ATTEMPTS
-			oneToken bool // every request on one step-up token, or each on its own
-			want     map[string]int
-		}{
-			{
-				name:     "twenty codes at once on one step-up token get five checked",
-				max:      100,
-				oneToken: true,
-				want:     map[string]int{"401 invalid_credentials": 5, "401 invalid_token": 15},
-			},
-			{
-				name: "twenty codes at once on twenty step-up tokens stop at the lockout",
-				max:  5,
-				want: map[string]int{"401 invalid_credentials": 4, "429 account_locked": 16},
-			},
+		e := newEnv(t, st, maxAttempts(100))
+		u := e.browser().enrollTOTP("burst-token@example.com")
+		tok := e.passwordStep(u.email)
+		tokens := make([]string, 20)
+		for i := range tokens {
+			tokens[i] = tok
 		}
-		for i, tc := range tests {
+
+		got := burst(t, e, tokens, e.wrongCode(u.secret))
+		want := map[string]int{"401 invalid_credentials": 5, "401 invalid_token": 15}
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("answers = %v; want %v", got, want)
+		}
+		if n := checkedCodes(t, st, u.id); n != 5 {
+			t.Errorf("wrong codes checked = %d; want 5", n)
+		}
+		// What is left of the token opens nothing, even with the right code.
+		wantError(t, e.browser().secondStep(tok, "code", e.code(u.secret, 0)),
+			http.StatusUnauthorized, "invalid_token")
+	})
+}
+
+func TestABurstOfWrongCodesAcrossStepUpTokensStopsAtTheLockout(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st) // five failures lock the account
+		u := e.browser().enrollTOTP("burst-tokens@example.com")
+		tokens := make([]string, 20)
+		for i := range tokens {
+			tokens[i] = e.passwordStep(u.email)
+		}
+
+		got := burst(t, e, tokens, e.wrongCode(u.secret))
+		// Four wrong codes are refused and the fifth locks the account;
+		// the others are refused unchecked, as locked or as too many at once.
+		refused := got["401 invalid_credentials"]
+		limited := got["429 account_locked"] + got["429 rate_limited"]
+		if refused != 4 || got["429 account_locked"] < 1 || refused+limited != len(tokens) {
+			t.Errorf("answers = %v; want 4 × 401 invalid_credentials and the rest 429 "+
+				"account_locked or rate_limited, at least one of them locked", got)
+		}
+		if n := checkedCodes(t, st, u.id); n != 5 {
+			t.Errorf("wrong codes checked = %d; want 5", n)
+		}
+		wantError(t, e.browser().login(u.email, strongPassword),
+			http.StatusTooManyRequests, "account_locked")
+	})
+}
+
+func TestABurstOfWrongPasswordsGetsOnlyTheLimitChecked(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st) // five failures lock the account
+		id := e.browser().register("burst-password@example.com").obj("user")["id"].(string)
+		tests := []struct{ name, email string }{
+			{"for a known account", "burst-password@example.com"},
+			{"for an unknown email", "burst-nobody@example.com"},
+		}
+		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
-				e := newEnv(t, st, maxAttempts(tc.max))
-				u := e.browser().enrollTOTP(fmt.Sprintf("burst%d@example.com", i))
-				tokens := make([]string, 20)
-				for i := range tokens {
-					if tc.oneToken && i > 0 {
-						tokens[i] = tokens[0]
-						continue
-					}
-					tokens[i] = e.passwordStep(u.email)
+				const n = 30
+				rc := newRacer(t, e, n)
+				var (
+					mu      sync.Mutex
+					answers = map[string]int{}
+					wg      sync.WaitGroup
+				)
+				start := make(chan struct{})
+				for range n {
+					wg.Go(func() {
+						<-start
+						status, code, err := rc.postCode("/api/auth/login", map[string]string{
+							"email": tc.email, "password": "Wrong-password1!"})
+						if err != nil {
+							t.Errorf("login: %v", err)
+							return
+						}
+						mu.Lock()
+						answers[fmt.Sprintf("%d %s", status, code)]++
+						mu.Unlock()
+					})
 				}
+				close(start)
+				wg.Wait()
 
-				got := burst(t, e, tokens, e.wrongCode(u.secret))
-				if fmt.Sprint(got) != fmt.Sprint(tc.want) {
-					t.Errorf("answers = %v; want %v", got, tc.want)
+				// Four wrong passwords are refused and the fifth locks the
+				// email; the others are refused unchecked.
+				refused := answers["401 invalid_credentials"]
+				limited := answers["429 account_locked"] + answers["429 rate_limited"]
+				if refused != 4 || answers["429 account_locked"] < 1 || refused+limited != n {
+					t.Errorf("answers = %v; want 4 × 401 invalid_credentials and the rest "+
+						"429 account_locked or rate_limited, at least one of them locked",
+						answers)
 				}
-				if n, want := checkedCodes(t, st, u.id), 5; n != want {
-					t.Errorf("wrong codes checked = %d; want %d", n, want)
-				}
-
-				// Whatever is left of the burst opens nothing, even with the
-				// right code.
-				r := e.browser().secondStep(tokens[0], "code", e.code(u.secret, 0))
-				if tc.oneToken {
-					wantError(t, r, http.StatusUnauthorized, "invalid_token")
-				} else {
-					wantError(t, r, http.StatusTooManyRequests, "account_locked")
-				}
+				wantError(t, e.browser().login(tc.email, strongPassword),
+					http.StatusTooManyRequests, "account_locked")
 			})
+		}
+		entries, err := st.LoginHistory(t.Context(), id, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(entries) != 5 {
+			t.Errorf("passwords checked for the known account = %d; want 5", len(entries))
 		}
 	})
 }

@@ -80,6 +80,22 @@ func (m *Memory) Reset(_ context.Context, key string) error {
 	return nil
 }
 
+// Release takes one back from key's count in its current window, if it has
+// one above zero; the window keeps its end.
+func (m *Memory) Release(_ context.Context, key string) error {
+	now := m.now()
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+
+	w, ok := m.windows[key]
+	if ok && now.Before(w.ends) && w.count > 0 {
+		w.count--
+		m.windows[key] = w
+	}
+	return nil
+}
+
 func (m *Memory) maybeSweep(now time.Time) {
 	m.sweep++
 	if m.sweep < sweepEvery {

@@ -109,6 +109,25 @@ func (r *Redis) Reset(ctx context.Context, key string) error {
 	})
 }
 
+// releaseScript takes one back from a counter that exists and is above
+// zero. DECR keeps the key's expiry; a counter that has gone is not
+// recreated, so no key is left without an expiry.
+var releaseScript = redis.NewScript(`
+local n = tonumber(redis.call("GET", KEYS[1]))
+if n and n > 0 then
+  redis.call("DECR", KEYS[1])
+end
+return 0
+`)
+
+// Release takes one back from key's count in its current window, if it has
+// one above zero; the window keeps its end.
+func (r *Redis) Release(ctx context.Context, key string) error {
+	return r.do(ctx, "release", func() error {
+		return releaseScript.Run(ctx, r.client, []string{r.counterKey(key)}).Err()
+	})
+}
+
 // Allow spends one event of key's budget under rule if there is one left.
 func (r *Redis) Allow(ctx context.Context, rule Rule, key string) (Result, error) {
 	var res Result
