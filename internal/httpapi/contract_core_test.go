@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -12,7 +13,9 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
 
+	"github.com/latchkey/latchkey/internal/password"
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 )
@@ -346,4 +349,62 @@ func TestLoginRefusalsTellNothingAboutTheAccount(t *testing.T) {
 			}
 		})
 	})
+}
+
+func TestImportedBcryptHashesLogInOnceAndAreRehashed(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, func(c *envConfig) {
+			c.hash = password.Options{Algorithm: password.Argon2id}
+		})
+		// Exactly 72 bytes: all bcrypt reads of a password.
+		long := strings.Repeat("Ab1!", 18)
+		tests := []struct {
+			name, prefix, password string
+		}{
+			{"a $2a$ hash", "$2a$", strongPassword},
+			{"a $2b$ hash", "$2b$", strongPassword},
+			{"a $2y$ hash", "$2y$", strongPassword},
+			{"a $2b$ hash of a 72-byte password", "$2b$", long},
+		}
+		for i, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				email := fmt.Sprintf("import%d@example.com", i)
+				id := e.browser().register(email).obj("user")["id"].(string)
+				legacy, err := bcrypt.GenerateFromPassword([]byte(tc.password), bcrypt.MinCost)
+				if err != nil {
+					t.Fatal(err)
+				}
+				imported := tc.prefix + string(legacy[4:])
+				if err := st.UpdatePasswordHash(t.Context(), id, imported,
+					e.clock.Now()); err != nil {
+					t.Fatal(err)
+				}
+
+				// bcrypt stops reading at 72 bytes; Latchkey must not.
+				wantError(t, e.browser().login(email, tc.password+"x"),
+					http.StatusUnauthorized, "invalid_credentials")
+				if got := storedHash(t, st, id); got != imported {
+					t.Fatalf("a refused login changed the hash to %.12s…", got)
+				}
+				if r := e.browser().login(email, tc.password); r.Status != http.StatusOK {
+					t.Fatalf("login with the imported hash = %d %s", r.Status, r.Raw)
+				}
+				if got := storedHash(t, st, id); !strings.HasPrefix(got, "$argon2id$") {
+					t.Errorf("hash after login = %.12s…; want it rehashed to argon2id", got)
+				}
+				if r := e.browser().login(email, tc.password); r.Status != http.StatusOK {
+					t.Errorf("login after the rehash = %d %s", r.Status, r.Raw)
+				}
+			})
+		}
+	})
+}
+
+func storedHash(t *testing.T, st store.Store, id string) string {
+	t.Helper()
+	u, err := st.UserByID(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.PasswordHash
 }
