@@ -117,6 +117,7 @@ func newService(cfg *config.Config, st store.Store, log *slog.Logger,
 		MaxLoginAttempts: cfg.MaxLoginAttempts,
 		LockoutDuration:  cfg.LockoutDuration,
 		PublicURL:        cfg.PublicURL,
+		PagesURL:         pagesURL(cfg),
 		ResetLimitWindow: cfg.RateLimitResetWindow,
 		ResetLimitMax:    cfg.RateLimitResetMax,
 	}), nil

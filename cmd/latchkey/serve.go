@@ -62,6 +62,10 @@ func (serveCmd) Run(g *globals) error {
 		return err
 	}
 	go svc.FollowRevocations(g.ctx)
+	pages, err := newPages(cfg, svc, log)
+	if err != nil {
+		return err
+	}
 	api := httpapi.New(svc, httpapi.Options{
 		Production:     cfg.Production(),
 		PublicURL:      cfg.PublicURL,
@@ -72,6 +76,7 @@ func (serveCmd) Run(g *globals) error {
 		RateLimits:     ops.rateLimits(sh.rateLimits(cfg)),
 		Metrics:        ops.metrics,
 		MetricsHandler: ops.apiMetrics(cfg),
+		Pages:          pages,
 	}, log)
 
 	srv := &http.Server{

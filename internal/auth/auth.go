@@ -46,6 +46,9 @@ type Options struct {
 	MFAIssuer        string        // name authenticator apps show; "Latchkey" when empty
 	// PublicURL is the base of every link in a mail; never a request's Host.
 	PublicURL *url.URL
+	// PagesURL is where the pages that mailed links open live (the hosted
+	// pages under their prefix); PublicURL when nil.
+	PagesURL *url.URL
 	// ResetLimitWindow and ResetLimitMax bound the mail one address can be
 	// sent on request (password reset, verification); 1h and 3 when zero.
 	ResetLimitWindow time.Duration

@@ -55,7 +55,11 @@ func (s *Service) publicURL() *url.URL {
 // host it was sent to: a forged Host header must not turn a reset mail into
 // a link to someone else's server.
 func (s *Service) mailLink(page, tok string) string {
-	u := s.publicURL().JoinPath(page)
+	base := s.publicURL()
+	if s.opts.PagesURL != nil {
+		base = s.opts.PagesURL
+	}
+	u := base.JoinPath(page)
 	u.RawQuery = ""
 	u.Fragment = "token=" + tok
 	return u.String()

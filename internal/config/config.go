@@ -144,6 +144,12 @@ type Config struct {
 	// AUDIT_RETENTION).
 	LoginHistoryRetention time.Duration
 	AuditRetention        time.Duration
+	// WebPages serves the hosted sign-in and account pages and the browser
+	// client (WEB_PAGES).
+	WebPages bool
+	// WebPrefix is the path the hosted pages live under (WEB_PREFIX), such
+	// as "/account"; empty serves them at the root.
+	WebPrefix string
 	// DataDir holds the default SQLite file, the development secrets and the
 	// mail outbox (DATA_DIR).
 	DataDir string
@@ -241,6 +247,8 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	c.CleanupInterval = l.duration("CLEANUP_INTERVAL", time.Hour)
 	c.LoginHistoryRetention = l.duration("LOGIN_HISTORY_RETENTION", 90*day)
 	c.AuditRetention = l.duration("AUDIT_RETENTION", 365*day)
+	c.WebPages = l.boolean("WEB_PAGES", true)
+	c.WebPrefix = l.webPrefix("WEB_PREFIX")
 
 	c.LogLevel = logLevels[l.choice("LOG_LEVEL", "info", "debug", "info", "warn", "error")]
 	defaultFormat := LogText

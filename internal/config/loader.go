@@ -188,6 +188,38 @@ func (l *loader) publicURL(name, def string, prod bool) *url.URL {
 	return u
 }
 
+// webPrefix accepts a path such as /account: segments of letters, digits,
+// '-', '_' and '.', without a trailing slash. "/" means the root. The API
+// keeps /api, so a prefix there would hide the pages.
+func (l *loader) webPrefix(name string) string {
+	v, ok := l.get(name)
+	if !ok || v == "/" {
+		return ""
+	}
+	valid := strings.HasPrefix(v, "/") && !strings.HasSuffix(v, "/")
+	for seg := range strings.SplitSeq(strings.TrimPrefix(v, "/"), "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			valid = false
+		}
+		for _, c := range seg {
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+				c == '-' || c == '_' || c == '.') {
+				valid = false
+			}
+		}
+	}
+	if !valid {
+		l.invalid(name, "invalid path %q (want e.g. /account: no trailing slash, "+
+			"letters, digits, '-', '_' and '.')", v)
+		return ""
+	}
+	if v == "/api" || strings.HasPrefix(v, "/api/") {
+		l.invalid(name, "%q is inside /api, which the API keeps", v)
+		return ""
+	}
+	return v
+}
+
 func isLoopback(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true

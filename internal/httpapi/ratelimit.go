@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"maps"
 	"math"
 	"net/http"
 	"strconv"
@@ -43,6 +44,26 @@ const (
 	limitReset
 )
 
+// limitsWith returns limitedRoutes and the form posts of pages. A page's
+// form post spends the general budget like an API request, besides its own.
+func limitsWith(pages Pages) map[string]routeLimit {
+	out := maps.Clone(limitedRoutes)
+	if pages == nil {
+		return out
+	}
+	for route, b := range pages.Budgets() {
+		switch b {
+		case BudgetLogin:
+			out[route] = limitLogin
+		case BudgetReset:
+			out[route] = limitReset
+		default:
+			out[route] = limitNone
+		}
+	}
+	return out
+}
+
 // limitedRoutes are the routes with a budget of their own. They are matched
 // on the exact method and path, before routing: a variant spelling of a
 // path never reaches these handlers, since the mux redirects or refuses it.
@@ -66,7 +87,8 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !strings.HasPrefix(r.URL.Path, "/api/") {
+		route, budgeted := s.limited[r.Method+" "+r.URL.Path]
+		if !budgeted && !strings.HasPrefix(r.URL.Path, "/api/") {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -82,7 +104,7 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 			}
 		}
 
-		switch limitedRoutes[r.Method+" "+r.URL.Path] {
+		switch route {
 		case limitLogin:
 			// Only failures count, so the budget is checked now and spent
 			// once the answer is known. Concurrent attempts may all pass the

@@ -38,6 +38,9 @@ type Options struct {
 	RateLimits RateLimits
 	// RequestTimeout bounds each request's work; 10s when zero.
 	RequestTimeout time.Duration
+	// Pages, when set, serves what no API route matches outside /api/:
+	// the hosted pages and the browser client.
+	Pages Pages
 }
 
 // Server routes requests to the flows.
@@ -49,6 +52,9 @@ type Server struct {
 	handler http.Handler
 	// patterns are the routes handle registered, for Routes.
 	patterns []string
+	// limited are the routes with a budget of their own: the API's and
+	// the pages' form posts.
+	limited map[string]routeLimit
 }
 
 // New returns the API's handler.
@@ -59,6 +65,7 @@ func New(svc *auth.Service, opts Options, log *slog.Logger) *Server {
 	log = slog.New(LogHandler(log.Handler()))
 	s := &Server{auth: svc, opts: opts, log: log, mux: http.NewServeMux()}
 	s.routes()
+	s.limited = limitsWith(opts.Pages)
 
 	var h http.Handler = s.withDeadline(s.limitRequests(http.HandlerFunc(s.dispatch)))
 	if len(opts.CORSOrigins) > 0 {
@@ -129,6 +136,10 @@ func (s *Server) dispatch(w http.ResponseWriter, r *http.Request) {
 	s.mux.ServeHTTP(rec, r)
 	switch rec.status {
 	case http.StatusNotFound:
+		if s.opts.Pages != nil && !strings.HasPrefix(r.URL.Path, "/api/") {
+			s.opts.Pages.ServeHTTP(w, r)
+			return
+		}
 		writeError(w, r, auth.Errorf(auth.CodeNotFound, "No such route."))
 	case http.StatusMethodNotAllowed:
 		w.Header().Set("Allow", rec.header.Get("Allow"))

@@ -50,29 +50,13 @@ func (s *Server) grantBody(w http.ResponseWriter, g auth.Grant, withUser, inBody
 	if inBody {
 		v.RefreshToken = g.RefreshToken
 	} else {
-		http.SetCookie(w, &http.Cookie{
-			Name:     refreshCookie,
-			Value:    g.RefreshToken,
-			Path:     cookiePath,
-			MaxAge:   int(seconds(s.auth.RefreshTTL())),
-			HttpOnly: true,
-			Secure:   s.opts.Production,
-			SameSite: http.SameSiteStrictMode,
-		})
+		http.SetCookie(w, RefreshCookie(g.RefreshToken, s.auth.RefreshTTL(), s.opts.Production))
 	}
 	return v
 }
 
 func (s *Server) clearRefreshCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{
-		Name:     refreshCookie,
-		Value:    "",
-		Path:     cookiePath,
-		MaxAge:   -1,
-		HttpOnly: true,
-		Secure:   s.opts.Production,
-		SameSite: http.SameSiteStrictMode,
-	})
+	http.SetCookie(w, ExpiredRefreshCookie(s.opts.Production))
 }
 
 type credentials struct {

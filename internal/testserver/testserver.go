@@ -32,6 +32,7 @@ import (
 	"github.com/latchkey/latchkey/internal/store/sqlite"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 	"github.com/latchkey/latchkey/internal/token"
+	"github.com/latchkey/latchkey/web"
 )
 
 // Test secrets; never used outside tests.
@@ -64,6 +65,10 @@ type Options struct {
 	HTTP httpapi.Options
 	// Wrap, when set, wraps the API handler, to count or record requests.
 	Wrap func(http.Handler) http.Handler
+	// Web mounts the hosted pages and the browser client (package web) at
+	// WebPrefix, as `latchkey serve` does.
+	Web       bool
+	WebPrefix string
 }
 
 // Server is a running Latchkey.
@@ -161,6 +166,9 @@ func New(o Options) (*Server, error) {
 		LockoutDuration:  15 * time.Minute,
 		PublicURL:        publicURL,
 	}
+	if o.WebPrefix != "" {
+		authOpts.PagesURL = publicURL.JoinPath(o.WebPrefix)
+	}
 	if o.Auth != nil {
 		o.Auth(&authOpts)
 	}
@@ -190,6 +198,15 @@ func New(o Options) (*Server, error) {
 	}
 	if httpOpts.PublicURL == nil {
 		httpOpts.PublicURL = publicURL
+	}
+	if o.Web {
+		pages, err := web.New(svc, web.Options{Prefix: o.WebPrefix,
+			PublicURL: httpOpts.PublicURL, Secret: refreshSecret, Log: log})
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		httpOpts.Pages = pages
 	}
 	api := httpapi.New(svc, httpOpts, log)
 	var h http.Handler = api
