@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/postgres"
 	"github.com/latchkey/latchkey/internal/store/storetest"
+	"github.com/latchkey/latchkey/internal/token"
 )
 
 // relay is a TCP relay on a loopback port in front of a real server. A test
@@ -138,6 +139,12 @@ func TestPostgresOutageAnswers503AndRecoversWithoutARestart(t *testing.T) {
 	e := newEnv(t, db, func(c *envConfig) { c.server.RequestTimeout = 2 * time.Second })
 	b := e.browser()
 	b.register("pg-outage@example.com")
+	// A token that passes the shape check, so that its lookup needs the
+	// database.
+	wellFormed, err := token.NewOpaque()
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Every kind of request, each answered 503 while the database is away.
 	requests := []struct {
@@ -153,6 +160,21 @@ func TestPostgresOutageAnswers503AndRecoversWithoutARestart(t *testing.T) {
 				map[string]string{"email": "new@example.com", "password": strongPassword})
 		}},
 		{"refresh", func() response { return b.do("POST", "/api/auth/refresh", nil) }},
+		{"password forgot", func() response {
+			return e.browser().do("POST", "/api/auth/password/forgot",
+				map[string]string{"email": "pg-outage@example.com"})
+		}},
+		{"password reset", func() response {
+			return e.browser().do("POST", "/api/auth/password/reset",
+				map[string]string{"token": wellFormed, "password": newPassword})
+		}},
+		{"email verification", func() response {
+			return e.browser().do("POST", "/api/auth/email/verify",
+				map[string]string{"token": wellFormed})
+		}},
+		{"password change", func() response {
+			return b.changePassword(strongPassword, newPassword)
+		}},
 	}
 	wantAll503 := func(t *testing.T) {
 		t.Helper()
