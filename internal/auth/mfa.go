@@ -355,21 +355,28 @@ func (s *Service) DisableTOTP(ctx context.Context, p Principal, in DisableMFAInp
 	if err := s.checkLock(ctx, "lock:"+p.User.Email); err != nil {
 		return err
 	}
+	fails, err := s.reserveFailure(ctx, p.User.Email)
+	if err != nil {
+		return err
+	}
 
 	ok := false
 	if len(in.Password) <= 4*s.policy.MaxLength {
 		ok, _, err = s.hasher.Verify(ctx, p.User.PasswordHash, in.Password)
 		if err != nil {
+			s.releaseFailure(ctx, p.User.Email)
 			return hashErr(err)
 		}
 	}
 	if !ok {
-		return s.factorFailed(ctx, p.User, c, "invalid_password", badPassword())
+		return s.factorFailed(ctx, p.User, c, fails, "invalid_password", badPassword())
 	}
 	_, err = s.proveFactor(ctx, p.User, in.Code, in.BackupCode)
 	if errors.Is(err, errWrongFactor) {
-		return s.factorFailed(ctx, p.User, c, "invalid_mfa_code", badCode(field))
+		return s.factorFailed(ctx, p.User, c, fails, "invalid_mfa_code", badCode(field))
 	}
+	// Proven, or not checked at all: either way no failure.
+	s.releaseFailure(ctx, p.User.Email)
 	if err != nil {
 		return err
 	}
@@ -394,10 +401,16 @@ func (s *Service) RegenerateBackupCodes(ctx context.Context, p Principal, code s
 	if err := s.checkLock(ctx, "lock:"+p.User.Email); err != nil {
 		return nil, err
 	}
-	err := s.proveTOTP(ctx, p.User, code)
-	if errors.Is(err, errWrongFactor) {
-		return nil, s.factorFailed(ctx, p.User, c, "invalid_mfa_code", badCode("code"))
+	fails, err := s.reserveFailure(ctx, p.User.Email)
+	if err != nil {
+		return nil, err
 	}
+	err = s.proveTOTP(ctx, p.User, code)
+	if errors.Is(err, errWrongFactor) {
+		return nil, s.factorFailed(ctx, p.User, c, fails, "invalid_mfa_code", badCode("code"))
+	}
+	// Proven, or not checked at all: either way no failure.
+	s.releaseFailure(ctx, p.User.Email)
 	if err != nil {
 		return nil, err
 	}
@@ -492,13 +505,14 @@ func (s *Service) proveTOTP(ctx context.Context, u store.User, code string) erro
 }
 
 // factorFailed audits a wrong password or code given to change a second
-// factor and counts it toward the account lockout, so that a stolen access
-// token cannot be used to guess codes at leisure. It returns the lock error
-// when this failure locked the account, refusal otherwise.
-func (s *Service) factorFailed(ctx context.Context, u store.User, c Client, reason string,
-	refusal error) error {
+// factor, already counted toward the account lockout as the fails-th
+// failure by reserveFailure, so that a stolen access token cannot be used
+// to guess codes at leisure, nor in a burst. It returns the lock error when
+// this failure locked the account, refusal otherwise.
+func (s *Service) factorFailed(ctx context.Context, u store.User, c Client, fails int64,
+	reason string, refusal error) error {
 	s.audit(ctx, EventMFAFailed, u.ID, c, map[string]string{"reason": reason})
-	if err := s.countFailure(ctx, u.Email, &u, c); err != nil {
+	if err := s.lockIfReached(ctx, u.Email, fails, &u, c); err != nil {
 		return err
 	}
 	return refusal

@@ -251,3 +251,80 @@ func TestStepUpTokenIsNoRefreshCookieAndNoBearerToken(t *testing.T) {
 		})
 	})
 }
+
+func TestABurstOfWrongCodesWithAStolenAccessTokenStopsAtTheLockout(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		tests := []struct {
+			name, path string
+			body       func(wrong string) map[string]string
+		}{
+			{"regenerating backup codes", "/api/auth/mfa/backup-codes",
+				func(wrong string) map[string]string { return map[string]string{"code": wrong} }},
+			{"turning 2FA off", "/api/auth/mfa/totp/disable",
+				func(wrong string) map[string]string {
+					return map[string]string{"password": strongPassword, "code": wrong}
+				}},
+		}
+		for i, tc := range tests {
+			t.Run(tc.name, func(t *testing.T) {
+				e := newEnv(t, st) // five failures lock the account
+				owner := e.browser()
+				u := owner.enrollTOTP(fmt.Sprintf("stolen%d@example.com", i))
+				buf, err := json.Marshal(tc.body(e.wrongCode(u.secret)))
+				if err != nil {
+					t.Fatal(err)
+				}
+
+				const n = 20
+				rc := newRacer(t, e, n)
+				var (
+					mu      sync.Mutex
+					answers = map[string]int{}
+					wg      sync.WaitGroup
+				)
+				start := make(chan struct{})
+				for range n {
+					wg.Go(func() {
+						<-start
+						req, err := http.NewRequest("POST", e.srv.URL+tc.path,
+							bytes.NewReader(buf))
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						req.Header.Set("Content-Type", "application/json")
+						req.Header.Set("Authorization", "Bearer "+owner.token)
+						res, err := rc.client.Do(req)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						defer res.Body.Close()
+						var out struct{ Code string }
+						json.NewDecoder(res.Body).Decode(&out)
+						mu.Lock()
+						answers[fmt.Sprintf("%d %s", res.StatusCode, out.Code)]++
+						mu.Unlock()
+					})
+				}
+				close(start)
+				wg.Wait()
+
+				refused := answers["400 invalid_code"]
+				limited := answers["429 account_locked"] + answers["429 rate_limited"]
+				if refused != 4 || answers["429 account_locked"] < 1 || refused+limited != n {
+					t.Errorf("answers = %v; want 4 × 400 invalid_code and the rest 429 "+
+						"account_locked or rate_limited, at least one of them locked", answers)
+				}
+				events, err := st.AuditEvents(t.Context(), store.AuditQuery{
+					UserID: u.id, Type: "mfa.failed", Limit: 100})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(events) != 5 {
+					t.Errorf("wrong codes checked = %d; want 5", len(events))
+				}
+			})
+		}
+	})
+}
