@@ -328,3 +328,37 @@ func TestABurstOfWrongCodesWithAStolenAccessTokenStopsAtTheLockout(t *testing.T)
 		}
 	})
 }
+
+func TestEnrollmentCodesAreSpentAndSetupReplacesThePendingSecret(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st, maxAttempts(20))
+		b := e.browser()
+		b.register("respent@example.com")
+
+		first := b.do("POST", "/api/auth/mfa/totp/setup", nil).str("secret")
+		second := b.do("POST", "/api/auth/mfa/totp/setup", nil).str("secret")
+		if first == "" || second == "" || first == second {
+			t.Fatalf("setup twice gave %q and %q; want two different secrets", first, second)
+		}
+		if e.code(first, 0) != e.code(second, 0) {
+			wantError(t, b.do("POST", "/api/auth/mfa/totp/enable",
+				map[string]string{"code": e.code(first, 0)}),
+				http.StatusBadRequest, "invalid_code")
+		}
+		enabling := e.code(second, 0)
+		if r := b.do("POST", "/api/auth/mfa/totp/enable",
+			map[string]string{"code": enabling}); r.Status != http.StatusOK {
+			t.Fatalf("enable with the second secret = %d %s", r.Status, r.Raw)
+		}
+
+		// The code that turned 2FA on cannot also complete a login, nor can
+		// an older one.
+		for _, code := range []string{enabling, e.code(second, -1)} {
+			r := e.browser().secondStep(e.passwordStep("respent@example.com"), "code", code)
+			wantError(t, r, http.StatusUnauthorized, "invalid_credentials")
+		}
+		nb := e.browser()
+		wantLoggedIn(t, nb, nb.secondStep(e.passwordStep("respent@example.com"), "code",
+			e.code(second, 1)))
+	})
+}
