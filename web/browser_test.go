@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -509,4 +510,71 @@ func TestTwoTabsPastTheTokenLifetimeRefreshOnce(t *testing.T) {
 			t.Errorf("tab %d shows an error: %s", i+1, tb.text("#form-error"))
 		}
 	}
+}
+
+func TestFormsWorkInABrowserWithJavaScriptOff(t *testing.T) {
+	srv := start(t, testserver.Options{})
+	srv.CreateUser(t, "alan@example.com", password, "USER")
+	api := newVisitor(t, srv)
+	secret := enableTOTP(t, api, api.signInAPI("alan@example.com", password))
+	tb := newBrowser(t, srv)
+	if _, err := chromedp.Call(tb.ctx, emulation.SetScriptExecutionDisabled,
+		emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatalf("turn JavaScript off: %v", err)
+	}
+
+	// The browser's own form posts pass the origin checks and the token.
+	tb.open("/signin", "#signin-form")
+	tb.fill("email", "alan@example.com")
+	tb.fill("password", password)
+	tb.click("#signin-form button[type=submit]")
+	tb.do("code page", chromedp.WaitVisible(chromedp.ID("mfa-code-form")))
+	tb.shoot("nojs-signin-2fa")
+	tb.fill("code", code(t, srv, secret))
+	tb.click("#mfa-code-form button[type=submit]")
+	tb.do("account page", chromedp.WaitReady(chromedp.ID("loading")))
+	if got, err := chromedp.Run(tb.ctx, chromedp.Location()); err != nil ||
+		!strings.HasSuffix(got, "/account") {
+		t.Fatalf("after the code: at %q (%v), want the account page", got, err)
+	}
+	tb.shoot("nojs-account")
+	if n := len(sessions(t, srv, "alan@example.com")); n != 2 {
+		t.Errorf("%d sessions after the form sign-in, want 2", n)
+	}
+
+	// Without JavaScript the fragment stays unread: the link is pasted.
+	api.post("/forgot-password", url.Values{"email": {"alan@example.com"}})
+	link, _ := linkOf(t, srv, "reset_password", "alan@example.com")
+	tb.open("/reset-password#token=whatever", "#reset-form")
+	if !eval[bool](tb, `!document.getElementById("token-group").hidden`) {
+		t.Error("without JavaScript the field for the link is hidden")
+	}
+	tb.shoot("nojs-reset-password")
+	tb.fill("token", link)
+	tb.fill("password", "Other-Horse-5!")
+	tb.click("#reset-form button[type=submit]")
+	tb.do("reset done", chromedp.WaitVisible(chromedp.ID("reset-done")))
+	if n := len(sessions(t, srv, "alan@example.com")); n != 0 {
+		t.Errorf("%d sessions after the reset, want 0", n)
+	}
+}
+
+// sessions lists the live sessions of the account email, as the store
+// holds them.
+func sessions(t *testing.T, srv *testserver.Server, email string) []string {
+	t.Helper()
+	ctx := context.Background()
+	u, err := srv.Store.UserByEmail(ctx, email)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := srv.Store.ListSessions(ctx, u.ID, srv.Clock.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, s := range list {
+		ids = append(ids, s.ID)
+	}
+	return ids
 }

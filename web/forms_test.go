@@ -433,4 +433,9 @@ func TestFormSignInsSpendTheLoginBudget(t *testing.T) {
 		t.Errorf("third attempt: status %d, Retry-After %q; want 429 with Retry-After",
 			p.status, p.header.Get("Retry-After"))
 	}
+	if !strings.HasPrefix(p.header.Get("Content-Type"), "text/html") ||
+		!strings.Contains(p.body, "Too many requests") || !strings.Contains(p.body, `id="signin-form"`) {
+		t.Errorf("third attempt: want the sign-in form again with the reason, got %q:\n%s",
+			p.header.Get("Content-Type"), p.body)
+	}
 }

@@ -50,14 +50,16 @@ type Options struct {
 
 // Handler serves the pages. It implements httpapi.Pages.
 type Handler struct {
-	svc      *auth.Service
-	opts     Options
-	log      *slog.Logger
-	mux      *http.ServeMux
-	pages    map[string]*template.Template
-	assets   map[string]asset
-	csrfKey  []byte
-	budgets  map[string]httpapi.Budget
+	svc     *auth.Service
+	opts    Options
+	log     *slog.Logger
+	mux     *http.ServeMux
+	pages   map[string]*template.Template
+	assets  map[string]asset
+	csrfKey []byte
+	budgets map[string]httpapi.Budget
+	// forms names the page each form post renders again on a refusal.
+	forms    map[string]string
 	pubOrign string
 }
 
@@ -93,7 +95,8 @@ func New(svc *auth.Service, o Options) (*Handler, error) {
 		return nil, err
 	}
 	h := &Handler{svc: svc, opts: o, log: o.Log, mux: http.NewServeMux(), pages: pages,
-		assets: assets, csrfKey: key, budgets: map[string]httpapi.Budget{}}
+		assets: assets, csrfKey: key, budgets: map[string]httpapi.Budget{},
+		forms: map[string]string{}}
 	if o.PublicURL != nil {
 		h.pubOrign = o.PublicURL.Scheme + "://" + o.PublicURL.Host
 	}
@@ -105,7 +108,7 @@ func (h *Handler) routes() {
 	p := h.opts.Prefix
 	h.handle("GET "+p+"/{$}", h.home)
 	h.page("/signin", "signin", h.signIn, httpapi.BudgetLogin)
-	h.post("/signin/mfa", h.signInMFA, httpapi.BudgetLogin)
+	h.post("/signin/mfa", "signin", h.signInMFA, httpapi.BudgetLogin)
 	h.page("/signup", "signup", h.signUp, httpapi.BudgetGeneral)
 	h.page("/forgot-password", "forgot", h.forgot, httpapi.BudgetReset)
 	h.page("/reset-password", "reset", h.reset, httpapi.BudgetReset)
@@ -129,13 +132,15 @@ func (h *Handler) page(path, name string, submit http.HandlerFunc, b httpapi.Bud
 	h.handle("GET "+h.opts.Prefix+path, func(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, name, &view{})
 	})
-	h.post(path, submit, b)
+	h.post(path, name, submit, b)
 }
 
-// post registers a form post that spends budget b.
-func (h *Handler) post(path string, submit http.HandlerFunc, b httpapi.Budget) {
+// post registers a form post that spends budget b and shows page name
+// again when refused.
+func (h *Handler) post(path, name string, submit http.HandlerFunc, b httpapi.Budget) {
 	pattern := "POST " + h.opts.Prefix + path
 	h.budgets[pattern] = b
+	h.forms[pattern] = name
 	h.handle(pattern, submit)
 }
 
@@ -151,6 +156,15 @@ func (h *Handler) Budgets() map[string]httpapi.Budget {
 		out[k] = v
 	}
 	return out
+}
+
+// Refuse shows the form of a post the rate limits refused, with err.
+func (h *Handler) Refuse(w http.ResponseWriter, r *http.Request, err error) {
+	name, ok := h.forms[r.Method+" "+r.URL.Path]
+	if !ok {
+		name = "signin"
+	}
+	h.fail(w, r, name, &view{}, err)
 }
 
 // path returns the URL path of a page under the prefix.

@@ -17,6 +17,9 @@ type Pages interface {
 	// Budgets maps the "METHOD /path" of each form post to the budget it
 	// spends, as the API route doing the same work would.
 	Budgets() map[string]Budget
+	// Refuse answers a form post that the rate limits refused with err,
+	// which carries the public message and Retry-After.
+	Refuse(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // Budget names the rate limit budget a page's form post spends.

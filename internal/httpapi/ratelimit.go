@@ -92,6 +92,12 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
+		refuse := writeError
+		if budgeted && !strings.HasPrefix(r.URL.Path, "/api/") {
+			// A form post of the pages: the person at it gets the form
+			// again with the reason, not the API's JSON.
+			refuse = s.refusePage
+		}
 		ctx := r.Context()
 		key := clientKey(clientAddr(r, s.opts.TrustedProxies))
 
@@ -99,7 +105,7 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 		if res, err := rl.Limiter.Allow(ctx, rl.General, key); err == nil {
 			setRateHeaders(w, res)
 			if !res.Allowed {
-				writeError(w, r, limited(res))
+				refuse(w, r, limited(res))
 				return
 			}
 		}
@@ -112,29 +118,37 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 			// and per-account lockout still counts every one of them.
 			res, err := rl.Limiter.Peek(ctx, rl.Login, key)
 			if err != nil {
-				writeError(w, r, err)
+				refuse(w, r, err)
 				return
 			}
 			setRateHeaders(w, res)
 			if !res.Allowed {
-				writeError(w, r, limited(res))
+				refuse(w, r, limited(res))
 				return
 			}
 			w = &loginMeter{ResponseWriter: w, r: r, s: s, key: key}
 		case limitReset:
 			res, err := rl.Limiter.Allow(ctx, rl.Reset, key)
 			if err != nil {
-				writeError(w, r, err)
+				refuse(w, r, err)
 				return
 			}
 			setRateHeaders(w, res)
 			if !res.Allowed {
-				writeError(w, r, limited(res))
+				refuse(w, r, limited(res))
 				return
 			}
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// refusePage answers a page's form post that the limits refused.
+func (s *Server) refusePage(w http.ResponseWriter, r *http.Request, err error) {
+	if info := infoFrom(r.Context()); info != nil {
+		info.err = err
+	}
+	s.opts.Pages.Refuse(w, r, err)
 }
 
 func limited(res ratelimit.Result) error {

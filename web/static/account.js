@@ -11,6 +11,7 @@ let prefix;
 export async function start(c, p) {
   client = c;
   prefix = p;
+  $("loading").hidden = false;
   client.onChange((what) => {
     if (what === "signedout") toSignIn();
   });
