@@ -136,7 +136,7 @@ func (s *Service) Login(ctx context.Context, email, plain string, c Client) (Gra
 	}
 
 	if rehash {
-		s.rehash(ctx, u, plain)
+		u.PasswordHash = s.rehash(ctx, u, plain)
 	}
 	if u.TwoFactorEnabled {
 		// The failures stay counted until the second factor is proven too,
@@ -271,16 +271,21 @@ func userID(u *store.User) string {
 	return u.ID
 }
 
-// rehash upgrades a stored hash to the configured algorithm. Failure is
-// logged, not fatal: the login itself already succeeded.
-func (s *Service) rehash(ctx context.Context, u store.User, plain string) {
+// rehash upgrades a stored hash to the configured algorithm and returns
+// the hash the account now has as far as this login knows: the new one, or
+// u's when the upgrade failed. Failure is logged, not fatal. The upgrade
+// applies only while the hash is still the one just verified, so that it
+// cannot write the old password back over a reset committed meanwhile.
+func (s *Service) rehash(ctx context.Context, u store.User, plain string) string {
 	hash, err := s.hasher.Hash(ctx, plain)
 	if err == nil {
-		err = s.store.UpdatePasswordHash(ctx, u.ID, hash, s.now())
+		err = s.store.RehashPassword(ctx, u.ID, u.PasswordHash, hash, s.now())
 	}
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash failed", "user_id", u.ID, "err", err)
+		return u.PasswordHash
 	}
+	return hash
 }
 
 // recordLogin appends to the user's login history; a failure to do so is

@@ -48,7 +48,36 @@ func (s *Service) startSession(ctx context.Context, u store.User, c Client) (Gra
 	if err := s.store.CreateSession(ctx, sess, first); err != nil {
 		return Grant{}, fmt.Errorf("create session: %w", err)
 	}
+	if err := s.stillCurrent(ctx, u, sess.ID, now); err != nil {
+		return Grant{}, err
+	}
 	return s.grant(u, sess, refresh, first.ExpiresAt, now)
+}
+
+// stillCurrent ends the session just created for u, and refuses the login,
+// when the account's password hash or standing is no longer what the
+// login read before checking the password. A reset, a change or a
+// deactivation committed in between ended every session but could not end
+// this one, created after it; read after the session was committed, the
+// account shows any such change, and otherwise any later one will find
+// the session and end it.
+func (s *Service) stillCurrent(ctx context.Context, u store.User, sessionID string,
+	now time.Time) error {
+	cur, err := s.store.UserByID(ctx, u.ID)
+	if err == nil && cur.PasswordHash == u.PasswordHash && cur.Active {
+		return nil
+	}
+	if rerr := s.store.RevokeSession(ctx, u.ID, sessionID, now); rerr != nil {
+		s.log.WarnContext(ctx, "session of a refused login not revoked", "user_id", u.ID,
+			"err", rerr)
+	}
+	switch {
+	case err != nil:
+		return fmt.Errorf("create session: read user again: %w", err)
+	case !cur.Active:
+		return errDisabled
+	}
+	return errBadCredentials
 }
 
 // refreshExpiry is a new refresh token's expiry: its lifetime, capped by the

@@ -294,6 +294,13 @@ func (a announcingStore) UpdatePasswordHash(ctx context.Context, userID, hash st
 	return err
 }
 
+func (a announcingStore) RehashPassword(ctx context.Context, userID, old, hash string,
+	now time.Time) error {
+	err := a.Store.RehashPassword(ctx, userID, old, hash, now)
+	a.users(ctx, userID)
+	return err
+}
+
 func (a announcingStore) UpdateUserAccess(ctx context.Context, userID, role string,
 	active bool, now time.Time) (store.User, error) {
 	u, err := a.Store.UpdateUserAccess(ctx, userID, role, active, now)

@@ -124,6 +124,11 @@ type Store interface {
 	// UpdatePasswordHash replaces the user's password hash, for instance to
 	// upgrade an old bcrypt hash after a successful login.
 	UpdatePasswordHash(ctx context.Context, userID, hash string, now time.Time) error
+	// RehashPassword replaces the user's password hash with hash only while
+	// it is still old, so that upgrading the hash a login just verified
+	// cannot undo a password reset or change committed meanwhile. It
+	// returns ErrNotFound when there is no such user or the hash changed.
+	RehashPassword(ctx context.Context, userID, old, hash string, now time.Time) error
 	// UpdateUserAccess sets the user's role and active flag and returns the
 	// updated user, or ErrNotFound.
 	UpdateUserAccess(ctx context.Context, userID, role string, active bool,

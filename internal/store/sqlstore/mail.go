@@ -12,7 +12,7 @@ import (
 // placeholder style. Consuming and voiding tokens reuse the one-time token
 // queries.
 type mailQueries struct {
-	verifyEmail, setPassword, resetPassword string
+	verifyEmail, setPassword, resetPassword, rehash string
 }
 
 func newMailQueries(bind func(string) string) mailQueries {
@@ -21,6 +21,8 @@ func newMailQueries(bind func(string) string) mailQueries {
 		setPassword: bind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`),
 		resetPassword: bind(`UPDATE users SET password_hash = ?, email_verified = TRUE,
 			updated_at = ? WHERE id = ?`),
+		rehash: bind(`UPDATE users SET password_hash = ?, updated_at = ?
+			WHERE id = ? AND password_hash = ?`),
 	}
 }
 
@@ -106,6 +108,27 @@ func (s *Store) ChangePassword(
 		return store.User{}, s.fail("change password", err)
 	}
 	return u, nil
+}
+
+// RehashPassword replaces the user's password hash while it is still old,
+// or returns store.ErrNotFound.
+func (s *Store) RehashPassword(
+	ctx context.Context,
+	userID, old, hash string,
+	now time.Time,
+) error {
+	res, err := s.write.ExecContext(ctx, s.mail.rehash, hash, s.ts(now), userID, old)
+	if err != nil {
+		return s.fail("rehash password", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.fail("rehash password", err)
+	}
+	if n == 0 {
+		return s.fail("rehash password", store.ErrNotFound)
+	}
+	return nil
 }
 
 // passwordBound are the purposes of the tokens that a password change
