@@ -25,6 +25,10 @@ const (
 	labelSkipped     = ""             // the run ended before the request was sent
 )
 
+// poolWait is how long a client waits for an unused refresh token before
+// counting the pool as dry.
+const poolWait = time.Second
+
 // driver sends the API's requests and holds what they need: accounts to
 // log in to, access tokens of prepared sessions, and the pool of unused
 // refresh tokens.
@@ -92,8 +96,16 @@ func (d *driver) send(ctx context.Context, o op, w int, stop <-chan struct{}) st
 // again could be taken for reuse.
 func (d *driver) rotate(ctx context.Context, stop <-chan struct{}) string {
 	var tok string
+	// The pool holds a token for every client, and a client puts back the
+	// successor of each token it takes; it runs dry only when refreshes
+	// failed and their tokens were lost, which is then counted, not waited
+	// out.
+	dry := time.NewTimer(poolWait)
+	defer dry.Stop()
 	select {
 	case tok = <-d.refresh:
+	case <-dry.C:
+		return labelNoToken
 	case <-stop:
 		return labelSkipped
 	case <-ctx.Done():

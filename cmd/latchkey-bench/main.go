@@ -57,6 +57,7 @@ const (
 // options are the parsed command line.
 type options struct {
 	target      string
+	store       string
 	scenarios   []string
 	concurrency []int
 	duration    time.Duration
@@ -106,6 +107,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var hashAlg string
 	var bcryptRounds int
 	fs.StringVar(&o.target, "url", "http://127.0.0.1:8080", "base URL of the server (loopback only)")
+	fs.StringVar(&o.store, "store", "",
+		"the server's store engine, sqlite or postgres, for the goals tied to one")
 	fs.StringVar(&scenarios, "scenario", strings.Join(defaultScenarios, ","),
 		"comma-separated scenarios to run, in order")
 	fs.StringVar(&conc, "c", "8,64", "comma-separated client counts; each scenario runs at each")
@@ -157,6 +160,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 		return options{}, err
 	}
 	switch {
+	case o.store != "" && o.store != "sqlite" && o.store != "postgres":
+		return options{}, fmt.Errorf("-store %q: want sqlite or postgres", o.store)
 	case o.duration <= 0 || o.duration > maxDuration:
 		return options{}, fmt.Errorf("-d %s: want more than 0 and at most %s", o.duration, maxDuration)
 	case o.warmup < 0 || o.warmup > maxDuration:

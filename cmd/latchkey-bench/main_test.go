@@ -135,7 +135,7 @@ func TestEveryScenarioRunsWithoutErrorsOnEachEngine(t *testing.T) {
 			url, pid := startServer(t, engine.url(t))
 			var out, progress bytes.Buffer
 			err := run(t.Context(), []string{
-				"-url", url, "-pid", strconv.Itoa(pid), "-json",
+				"-url", url, "-pid", strconv.Itoa(pid), "-json", "-store", engine.name,
 				"-scenario", strings.Join(scenarioNames, ","),
 				"-c", "1,4", "-d", "1s", "-warmup", "100ms",
 				"-accounts", "3", "-flood-logins", "2",
@@ -145,6 +145,9 @@ func TestEveryScenarioRunsWithoutErrorsOnEachEngine(t *testing.T) {
 				t.Fatalf("run: %v\n%s", err, progress.String())
 			}
 			rep := decodeReport(t, out.Bytes())
+			if rep.Store != engine.name {
+				t.Errorf("store: got %q, want %q", rep.Store, engine.name)
+			}
 			checkReport(t, rep, 2*len(scenarioNames))
 		})
 	}
@@ -189,12 +192,20 @@ func checkReport(t *testing.T, rep report, runs int) {
 	names := map[string]bool{}
 	for _, q := range rep.Ratios {
 		names[q.Name] = true
-		if q.Value <= 0 {
+		switch {
+		case q.Name == "mixed errors" && q.Value != 0:
+			t.Errorf("mixed errors at %d: got %g, want 0", q.Concurrency, q.Value)
+		case q.Name != "mixed errors" && q.Value <= 0:
 			t.Errorf("ratio %s at %d: got %g, want a positive value", q.Name, q.Concurrency, q.Value)
+		}
+		if sqliteGoal := q.Name == "refresh/profile req/s"; sqliteGoal &&
+			(q.Goal != nil) != (rep.Store == "sqlite") {
+			t.Errorf("%s on %q: goal %+v, want one on SQLite only", q.Name, rep.Store, q.Goal)
 		}
 	}
 	for _, want := range []string{"profile/healthz req/s", "refresh/profile req/s",
-		"login/hash limit", "register/hash limit", "flood/profile p99"} {
+		"refresh req/s", "login/hash limit", "register/hash limit", "flood/profile p99",
+		"flood peak RSS MiB", "mixed errors"} {
 		if !names[want] {
 			t.Errorf("ratios lack %q: %+v", want, rep.Ratios)
 		}
@@ -429,5 +440,59 @@ func TestPeakRSSIsReadFromTheProcessStatus(t *testing.T) {
 	}
 	if _, err := peakRSS(1 << 30); err == nil {
 		t.Error("peakRSS of a process that does not exist gave no error")
+	}
+}
+
+func TestGoalsAreJudgedWhereTheyApply(t *testing.T) {
+	t.Parallel()
+	rps := func(name string, n int, perSecond float64) runResult {
+		return runResult{Scenario: name, Concurrency: n,
+			stats: stats{RequestsPerSecond: perSecond, LatencyMs: latency{P99: 2}}}
+	}
+	rss := 130.0
+	flood := rps("flood", 64, 900)
+	flood.PeakRSSMiB = &rss
+	flood.Operations = []opResult{{Op: opProfile.String(), stats: stats{LatencyMs: latency{P99: 9}}}}
+	mixed := rps("mixed", 64, 3000)
+	mixed.Errors = 2
+	runs := []runResult{rps("healthz", 64, 10000), rps("profile", 64, 2900),
+		rps("refresh", 64, 1100), flood, mixed}
+
+	tests := []struct {
+		store string
+		want  map[string]string // ratio name → "met", "NOT met" or "" for no goal
+	}{
+		{"sqlite", map[string]string{
+			"profile/healthz req/s": "NOT met", // 0.29 < 0.30
+			"refresh req/s":         "met",     // 1100 ≥ 1000
+			"refresh/profile req/s": "NOT met", // 1100/2900 = 0.38 < 0.40
+			"flood/profile p99":     "met",     // 4.5 ≤ 5
+			"flood peak RSS MiB":    "NOT met",
+			"mixed errors":          "NOT met",
+		}},
+		{"postgres", map[string]string{
+			"profile/healthz req/s": "NOT met",
+			"refresh req/s":         "met",
+			"refresh/profile req/s": "",
+			"flood/profile p99":     "met",
+			"flood peak RSS MiB":    "NOT met",
+			"mixed errors":          "",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.store, func(t *testing.T) {
+			got := map[string]string{}
+			for _, q := range ratios(&report{Store: tt.store, Runs: runs}) {
+				got[q.Name] = ""
+				if q.Goal != nil {
+					got[q.Name] = map[bool]string{true: "met", false: "NOT met"}[q.Goal.Met]
+				}
+			}
+			for name, want := range tt.want {
+				if v, ok := got[name]; !ok || v != want {
+					t.Errorf("%s: got %q (present %v), want %q", name, v, ok, want)
+				}
+			}
+		})
 	}
 }

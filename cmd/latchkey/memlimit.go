@@ -3,42 +3,65 @@ package main
 import (
 	"log/slog"
 	"os"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/latchkey/latchkey/internal/password"
 )
 
+// Password hashing shapes how the server should use its runtime: each
+// argon2id hash allocates its whole memory parameter (19 MiB by default),
+// fills it for a few tens of milliseconds and drops it, and while a login
+// flood lasts every hashing slot is busy. tuneRuntime sets three knobs for
+// that, each only where its environment variable does not set it already.
+//
+//   - GOGC: left to its default pacing, the collector lets the heap grow to
+//     twice what was live at its last cycle, and a cycle that ran while
+//     hashes were in flight counts their blocks as live. A login flood then
+//     keeps several dead hash blocks for each live one. Collecting at half
+//     the live heap instead keeps them few. The blocks hold no pointers, so
+//     the extra cycles cost little.
+//   - GOMEMLIMIT: a soft limit of the hashes' working set plus
+//     memoryHeadroom, a ceiling for the rare cycle that still runs late.
+//     It is set loose on purpose: near the limit the runtime hands freed
+//     pages back to the kernel at once, and every later hash faults 19 MiB
+//     in again, which cost a quarter of the login rate when the headroom
+//     was 32 MiB.
+//   - GOMAXPROCS: one processor more than the hashing slots, so that a
+//     flood of logins occupying every slot still leaves a processor for
+//     token refreshes and authenticated reads. With exactly as many
+//     processors as slots those waited for the runtime to preempt a hash,
+//     10 ms at a time; with one more, the kernel shares the cores among
+//     the threads in far shorter slices.
+func tuneRuntime(h *password.Hasher, log *slog.Logger) {
+	var tuned []any
+	if ws := h.WorkingSet(); ws > 0 {
+		if _, set := os.LookupEnv("GOGC"); !set {
+			debug.SetGCPercent(gcPercent)
+			tuned = append(tuned, "gogc", gcPercent)
+		}
+		if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+			debug.SetMemoryLimit(ws + memoryHeadroom)
+			tuned = append(tuned, "memory_limit_mib", (ws+memoryHeadroom)>>20)
+		}
+	}
+	_, set := os.LookupEnv("GOMAXPROCS")
+	if slots := h.MaxInFlight(); !set && slots >= runtime.GOMAXPROCS(0) {
+		runtime.GOMAXPROCS(slots + 1)
+		tuned = append(tuned, "gomaxprocs", slots+1)
+	}
+	if len(tuned) > 0 {
+		log.Info("runtime tuned for password hashing", append(tuned,
+			"hashing_slots", h.MaxInFlight(), "hash_working_set_mib", h.WorkingSet()>>20)...)
+	}
+}
+
+// gcPercent is the collector's pacing unless GOGC sets it.
+const gcPercent = 50
+
 // memoryHeadroom is what the server needs besides its password hashes:
 // connections, sessions, caches and the Go runtime's own, for a deployment
-// of modest size. With the default argon2id parameters on two cores the
-// collector then runs about once a hash, which costs a few per cent of the
-// hashing rate; more headroom lets dead hash blocks pile up past 128 MiB
-// again.
-const memoryHeadroom = 32 << 20
-
-// limitMemory gives the Go runtime a soft memory limit of the hashes'
-// working set plus memoryHeadroom, unless GOMEMLIMIT sets one.
-//
-// Each argon2id hash allocates its whole memory parameter (19 MiB by
-// default) and drops it a few tens of milliseconds later. Left to its
-// default pacing, the collector lets the heap grow to twice what was live
-// at its last cycle, and a cycle that ran while hashes were in flight
-// counts their blocks as live: during a login flood the process then holds
-// several dead hash blocks for each live one, and a flood of logins takes
-// it past 128 MiB. The limit makes the collector run before that happens.
-// Those blocks hold no pointers, so the extra cycles cost little. A
+// of modest size, with room left for dead hash blocks between cycles. A
 // deployment that keeps more in memory (many cached sessions) sets
 // GOMEMLIMIT itself.
-func limitMemory(h *password.Hasher, log *slog.Logger) {
-	if _, set := os.LookupEnv("GOMEMLIMIT"); set {
-		return
-	}
-	ws := h.WorkingSet()
-	if ws == 0 {
-		return
-	}
-	limit := ws + memoryHeadroom
-	debug.SetMemoryLimit(limit)
-	log.Info("soft memory limit set from the password hash working set",
-		"limit_mib", limit>>20, "hash_working_set_mib", ws>>20)
-}
+const memoryHeadroom = 64 << 20

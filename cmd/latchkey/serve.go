@@ -57,7 +57,7 @@ func (serveCmd) Run(g *globals) error {
 	ops.watchMail(mailer)
 	ops.watchReady(sh.checks)
 	svc, err := newService(cfg, db, log, sh.deps, withMailer(mailer), ops.deps,
-		func(d *auth.Deps) { limitMemory(d.Hasher, log) })
+		func(d *auth.Deps) { tuneRuntime(d.Hasher, log) })
 	if err != nil {
 		return err
 	}

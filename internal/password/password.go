@@ -159,6 +159,9 @@ func (h *Hasher) WorkingSet() int64 {
 	return int64(cap(h.slots)) * int64(h.argon2.Memory) << 10
 }
 
+// MaxInFlight returns how many hashes may be computed at once.
+func (h *Hasher) MaxInFlight() int { return cap(h.slots) }
+
 // InFlight returns how many hashing slots are taken right now.
 func (h *Hasher) InFlight() int { return len(h.slots) }
 
