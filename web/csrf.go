@@ -87,7 +87,7 @@ func (h *Handler) checkOrigin(r *http.Request) error {
 	if r.TLS != nil {
 		scheme = "https"
 	}
-	if origin == h.pubOrign || origin == scheme+"://"+r.Host {
+	if origin == h.pubOrigin || origin == scheme+"://"+r.Host {
 		return nil
 	}
 	return errForeignPost

@@ -59,8 +59,8 @@ type Handler struct {
 	csrfKey []byte
 	budgets map[string]httpapi.Budget
 	// forms names the page each form post renders again on a refusal.
-	forms    map[string]string
-	pubOrign string
+	forms     map[string]string
+	pubOrigin string
 }
 
 // minSecret is the shortest Secret New accepts.
@@ -98,7 +98,7 @@ func New(svc *auth.Service, o Options) (*Handler, error) {
 		assets: assets, csrfKey: key, budgets: map[string]httpapi.Budget{},
 		forms: map[string]string{}}
 	if o.PublicURL != nil {
-		h.pubOrign = o.PublicURL.Scheme + "://" + o.PublicURL.Host
+		h.pubOrigin = o.PublicURL.Scheme + "://" + o.PublicURL.Host
 	}
 	h.routes()
 	return h, nil
