@@ -15,6 +15,7 @@ import (
 
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/log"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 
@@ -53,6 +54,8 @@ type tab struct {
 	// problems are script exceptions and logged errors, such as a
 	// Content-Security-Policy violation.
 	problems []string
+	// lastBearer is the access token of the tab's latest API request.
+	lastBearer string
 }
 
 // newBrowser starts a headless Chromium with a fresh profile and returns
@@ -102,6 +105,9 @@ func openTab(t *testing.T, srv *testserver.Server, parent context.Context) *tab 
 func (tb *tab) note(ev any) {
 	var p string
 	switch ev := ev.(type) {
+	case *network.EventRequestWillBeSent:
+		tb.noteBearer(ev.Request.Headers)
+		return
 	case *runtime.EventExceptionThrown:
 		p = "exception: " + ev.ExceptionDetails.Text
 		if ex := ev.ExceptionDetails.Exception; ex != nil {
@@ -120,6 +126,51 @@ func (tb *tab) note(ev any) {
 	tb.mu.Lock()
 	defer tb.mu.Unlock()
 	tb.problems = append(tb.problems, p)
+}
+
+// noteBearer keeps the access token of a request's Authorization header.
+func (tb *tab) noteBearer(h network.Headers) {
+	for k, v := range h {
+		s, _ := v.(string)
+		tok, ok := strings.CutPrefix(s, "Bearer ")
+		if !strings.EqualFold(k, "Authorization") || !ok {
+			continue
+		}
+		tb.mu.Lock()
+		tb.lastBearer = tok
+		tb.mu.Unlock()
+	}
+}
+
+// bearer returns the access token the page sent with its latest API
+// request. The token lives in the page's memory only; the browser's
+// network log is where a test can see it.
+func (tb *tab) bearer() string {
+	tb.t.Helper()
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	if tb.lastBearer == "" {
+		tb.t.Fatal("the page has sent no access token")
+	}
+	return tb.lastBearer
+}
+
+// refreshCookie returns the refresh token cookie the browser holds for
+// the API, or "" when it holds none. Scripts cannot read it: it is
+// HttpOnly.
+func (tb *tab) refreshCookie() string {
+	tb.t.Helper()
+	res, err := chromedp.Call(tb.ctx, network.GetCookies,
+		network.GetCookiesParams{URLs: []string{tb.srv.URL + "/api/auth/refresh"}})
+	if err != nil {
+		tb.t.Fatalf("read the browser's cookies: %v", err)
+	}
+	for _, c := range res.Cookies {
+		if c.Name == "refreshToken" {
+			return c.Value
+		}
+	}
+	return ""
 }
 
 // do runs steps within a deadline that names the step on failure.
@@ -320,11 +371,25 @@ func TestAccountLifecycleInABrowser(t *testing.T) {
 		t.Errorf("the backup codes are still in the page (%d)", n)
 	}
 
-	// Sign out, then in again with a TOTP code.
+	// Sign out: the tab's session ends on the server, not only in the page.
+	held, heldCookie := tb.bearer(), tb.refreshCookie()
+	outsider := newVisitor(t, srv)
+	if status, _ := outsider.api("GET", "/api/auth/profile", held, nil); status != 200 {
+		t.Fatalf("the tab's access token before signing out: status %d, want 200", status)
+	}
+	if heldCookie == "" {
+		t.Fatal("the browser holds no refresh cookie before signing out")
+	}
 	tb.click("#signout")
 	tb.do("signed out", chromedp.WaitVisible(chromedp.ID("signin-form")))
-	if status, _ := newVisitor(t, srv).api("GET", "/api/auth/sessions", "", nil); status != 401 {
-		t.Errorf("sessions without a token: status %d", status)
+	if status, _ := outsider.api("GET", "/api/auth/profile", held, nil); status != 401 {
+		t.Errorf("the signed-out tab's access token: status %d, want 401", status)
+	}
+	if status := outsider.refreshWith(heldCookie); status != 401 {
+		t.Errorf("the signed-out tab's refresh cookie: status %d, want 401", status)
+	}
+	if c := tb.refreshCookie(); c != "" {
+		t.Error("the refresh cookie stayed in the browser after signing out")
 	}
 	tb.shoot("signin")
 	tb.fill("email", email)

@@ -166,6 +166,20 @@ func (v *visitor) cookie(path, name string) string {
 	return ""
 }
 
+// refreshWith sends refresh token cookie value to /api/auth/refresh, as the
+// browser that held it would, and returns the status.
+func (v *visitor) refreshWith(value string) int {
+	v.t.Helper()
+	u, err := url.Parse(v.srv.URL + "/api/auth")
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	v.http.Jar.SetCookies(u, []*http.Cookie{{Name: "refreshToken", Value: value,
+		Path: "/api/auth"}})
+	status, _ := v.api("POST", "/api/auth/refresh", "", nil)
+	return status
+}
+
 // signInAPI signs in through the API and returns the access token.
 func (v *visitor) signInAPI(email, pw string) string {
 	v.t.Helper()
