@@ -280,6 +280,55 @@ func (tb *tab) shoot(name string) {
 	tb.do("resize back", chromedp.EmulateViewport(1280, 900))
 }
 
+// scriptOff turns JavaScript off in the tab, as a visitor may have it.
+func (tb *tab) scriptOff() {
+	tb.t.Helper()
+	if _, err := chromedp.Call(tb.ctx, emulation.SetScriptExecutionDisabled,
+		emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		tb.t.Fatalf("turn JavaScript off: %v", err)
+	}
+}
+
+// signIn sends the sign-in form with email and pw. What comes next, the
+// account page, the code step or an error, is for the caller to wait for.
+func (tb *tab) signIn(email, pw string) {
+	tb.t.Helper()
+	tb.open("/signin", "#signin-form")
+	tb.fill("email", email)
+	tb.fill("password", pw)
+	tb.click("#signin-form button[type=submit]")
+}
+
+// shownCodes returns the backup codes the account page lists.
+func (tb *tab) shownCodes() []string {
+	tb.t.Helper()
+	return eval[[]string](tb,
+		`[...document.querySelectorAll("#backup-codes li")].map(li => li.textContent)`)
+}
+
+// wantCodesDownload checks that the account page offers codes as a text
+// file to download.
+func (tb *tab) wantCodesDownload(codes []string) {
+	tb.t.Helper()
+	href := eval[string](tb, `document.getElementById("codes-download").href`)
+	prefix := "data:text/plain;charset=utf-8,"
+	if !strings.HasPrefix(href, prefix) {
+		tb.t.Fatalf("backup codes download link %q is not a text file", href)
+	}
+	file, err := url.PathUnescape(strings.TrimPrefix(href, prefix))
+	if err != nil {
+		tb.t.Fatal(err)
+	}
+	for _, c := range codes {
+		if !strings.Contains(file, c) {
+			tb.t.Errorf("the downloadable file lacks backup code %s:\n%s", c, file)
+		}
+	}
+	if got := eval[string](tb, `document.getElementById("codes-download").download`); got == "" {
+		tb.t.Error("the backup codes link does not download")
+	}
+}
+
 // rows is the number of rows in the sessions table.
 const rows = `document.querySelectorAll("#sessions tr").length`
 
@@ -343,27 +392,11 @@ func TestAccountLifecycleInABrowser(t *testing.T) {
 	tb.fill("enable-code", code(t, srv, secret))
 	tb.click("#mfa-enable-form button[type=submit]")
 	tb.do("backup codes", chromedp.WaitVisible(chromedp.ID("mfa-codes")))
-	codes := eval[[]string](tb, `[...document.querySelectorAll("#backup-codes li")].map(li => li.textContent)`)
+	codes := tb.shownCodes()
 	if len(codes) != 10 {
 		t.Fatalf("got %d backup codes, want 10", len(codes))
 	}
-	href := eval[string](tb, `document.getElementById("codes-download").href`)
-	prefix := "data:text/plain;charset=utf-8,"
-	if !strings.HasPrefix(href, prefix) {
-		t.Fatalf("backup codes download link %q is not a text file", href)
-	}
-	file, err := url.PathUnescape(strings.TrimPrefix(href, prefix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range codes {
-		if !strings.Contains(file, c) {
-			t.Errorf("the downloadable file lacks backup code %s:\n%s", c, file)
-		}
-	}
-	if got := eval[string](tb, `document.getElementById("codes-download").download`); got == "" {
-		t.Error("the backup codes link does not download")
-	}
+	tb.wantCodesDownload(codes)
 	tb.shoot("account-backup-codes")
 	tb.click("#codes-done")
 	tb.do("2FA on", chromedp.WaitVisible(chromedp.ID("mfa-on")))
@@ -469,20 +502,28 @@ func TestAccountLifecycleInABrowser(t *testing.T) {
 // the access token.
 func signInWithTOTP(t *testing.T, v *visitor, email, pw, secret string) string {
 	t.Helper()
-	status, body := v.api("POST", "/api/auth/login", "", map[string]string{
-		"email": email, "password": pw})
-	mfaToken, _ := body["mfaToken"].(string)
-	if status != http.StatusOK || mfaToken == "" {
-		t.Fatalf("login: status %d, want 200 with an mfaToken: %v", status, body)
-	}
+	mfaToken := mfaChallenge(t, v, email, pw)
 	v.srv.Clock.Advance(30 * time.Second)
-	status, body = v.api("POST", "/api/auth/login/mfa", "", map[string]string{
+	status, body := v.api("POST", "/api/auth/login/mfa", "", map[string]string{
 		"mfaToken": mfaToken, "code": code(t, v.srv, secret)})
 	tok, _ := body["accessToken"].(string)
 	if status != http.StatusOK || tok == "" {
 		t.Fatalf("login/mfa: status %d: %v", status, body)
 	}
 	return tok
+}
+
+// mfaChallenge sends the password step through the API and returns the
+// step-up token the second factor needs.
+func mfaChallenge(t *testing.T, v *visitor, email, pw string) string {
+	t.Helper()
+	status, body := v.api("POST", "/api/auth/login", "", map[string]string{
+		"email": email, "password": pw})
+	mfaToken, _ := body["mfaToken"].(string)
+	if status != http.StatusOK || mfaToken == "" {
+		t.Fatalf("login: status %d, want 200 with an mfaToken: %v", status, body)
+	}
+	return mfaToken
 }
 
 // sessionID returns the ID of the session of tok.
@@ -583,10 +624,7 @@ func TestFormsWorkInABrowserWithJavaScriptOff(t *testing.T) {
 	api := newVisitor(t, srv)
 	secret := enableTOTP(t, api, api.signInAPI("alan@example.com", password))
 	tb := newBrowser(t, srv)
-	if _, err := chromedp.Call(tb.ctx, emulation.SetScriptExecutionDisabled,
-		emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatalf("turn JavaScript off: %v", err)
-	}
+	tb.scriptOff()
 
 	// The browser's own form posts pass the origin checks and the token.
 	tb.open("/signin", "#signin-form")

@@ -195,6 +195,14 @@ func (v *visitor) signInAPI(email, pw string) string {
 // enableTOTP turns 2FA on for the caller of tok and returns the secret.
 func enableTOTP(t *testing.T, v *visitor, tok string) string {
 	t.Helper()
+	secret, _ := enableTOTPWithCodes(t, v, tok)
+	return secret
+}
+
+// enableTOTPWithCodes turns 2FA on for the caller of tok and returns the
+// secret and the backup codes.
+func enableTOTPWithCodes(t *testing.T, v *visitor, tok string) (string, []string) {
+	t.Helper()
 	status, body := v.api("POST", "/api/auth/mfa/totp/setup", tok, nil)
 	if status != http.StatusOK {
 		t.Fatalf("setup: status %d: %v", status, body)
@@ -205,9 +213,18 @@ func enableTOTP(t *testing.T, v *visitor, tok string) string {
 	if status != http.StatusOK {
 		t.Fatalf("enable: status %d: %v", status, body)
 	}
+	var codes []string
+	list, _ := body["backupCodes"].([]any)
+	for _, c := range list {
+		s, _ := c.(string)
+		codes = append(codes, s)
+	}
+	if len(codes) != 10 {
+		t.Fatalf("enable: got %d backup codes, want 10: %v", len(codes), body)
+	}
 	// The next code must come from a later step: a used one is refused.
 	v.srv.Clock.Advance(30 * time.Second)
-	return secret
+	return secret, codes
 }
 
 // code is the TOTP code of secret at the server's clock.

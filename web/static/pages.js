@@ -22,8 +22,9 @@ function signIn() {
     document.getElementById("code").focus();
   });
   const second = async (factor) => {
+    let res;
     try {
-      await client.loginMFA(mfaToken, factor);
+      res = await client.loginMFA(mfaToken, factor);
     } catch (err) {
       if (err.code === "invalid_token") {
         // The step-up token is spent: start again from the password.
@@ -35,11 +36,23 @@ function signIn() {
       }
       throw err;
     }
-    toAccount();
+    if (res.backupCodesRemaining === undefined) return toAccount();
+    codesLeft(res.backupCodesRemaining);
   };
   enhance(document.getElementById("mfa-code-form"), (v) => second({ code: v.code.trim() }));
   enhance(document.getElementById("mfa-backup-form"),
     (v) => second({ backupCode: v.backupCode.trim() }));
+}
+
+// codesLeft says, after a backup code signed in, how many remain: the
+// server's page without JavaScript says the same.
+function codesLeft(n) {
+  document.querySelector("main h1").textContent = "You are signed in";
+  document.getElementById("codes-left").textContent = String(n);
+  document.getElementById("codes-noun").textContent = n === 1 ? "code" : "codes";
+  document.getElementById("mfa-step").hidden = true;
+  document.getElementById("backup-done").hidden = false;
+  document.getElementById("continue").focus();
 }
 
 function signUp() {
