@@ -1,10 +1,14 @@
 package web_test
 
 import (
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/latchkey/latchkey/internal/testserver"
 )
@@ -24,6 +28,37 @@ func invalid(tb *tab, id string) bool {
 	return eval[bool](tb, `document.getElementById("`+id+`").getAttribute("aria-invalid") === "true"`)
 }
 
+// waitForError waits until the page shows a message next to input id.
+func (tb *tab) waitForError(id string) string {
+	tb.t.Helper()
+	tb.waitFor("a message next to #"+id,
+		`document.getElementById("`+id+`-error").textContent.length > 0`)
+	return errorOf(tb, id)
+}
+
+// wrongCode returns six digits that are no TOTP code of secret near the
+// server's time, so that a test of a refusal cannot pass by chance.
+func wrongCode(t *testing.T, srv *testserver.Server, secret string) string {
+	t.Helper()
+	now := srv.Clock.Now()
+	var near []string
+	for _, d := range []time.Duration{-30 * time.Second, 0, 30 * time.Second} {
+		c, err := totp.GenerateCode(secret, now.Add(d))
+		if err != nil {
+			t.Fatal(err)
+		}
+		near = append(near, c)
+	}
+	for d := range 10 {
+		c := strings.Repeat(strconv.Itoa(d), 6)
+		if !slices.Contains(near, c) {
+			return c
+		}
+	}
+	t.Fatal("no wrong code found")
+	return ""
+}
+
 // signInWithBackupCode signs in through the API with a backup code and
 // returns the status of the second step and its answer.
 func signInWithBackupCode(t *testing.T, v *visitor, email, pw, backup string) (
@@ -31,6 +66,169 @@ func signInWithBackupCode(t *testing.T, v *visitor, email, pw, backup string) (
 	t.Helper()
 	return v.api("POST", "/api/auth/login/mfa", "", map[string]string{
 		"mfaToken": mfaChallenge(t, v, email, pw), "backupCode": backup})
+}
+
+func TestChangePasswordFromTheAccountPage(t *testing.T) {
+	srv := start(t, testserver.Options{})
+	const email = "barbara@example.com"
+	const newPassword = "Brand-New-Horse-7!"
+	srv.CreateUser(t, email, password, "USER")
+	other := newVisitor(t, srv)
+	otherTok := other.signInAPI(email, password)
+	tb := newBrowser(t, srv)
+	tb.signIn(email, password)
+	tb.do("account page", chromedp.WaitVisible(chromedp.ID("account")))
+	tb.waitFor("two sessions are listed", rows+` === 2`)
+
+	// A wrong current password is refused next to its field and changes
+	// nothing.
+	tb.fill("current-password", "Not-My-Password-1!")
+	tb.fill("new-password", newPassword)
+	tb.click("#password-form button[type=submit]")
+	if got, want := tb.waitForError("current-password"),
+		"The current password is incorrect."; got != want {
+		t.Errorf("wrong current password: message %q, want %q", got, want)
+	}
+	if !invalid(tb, "current-password") {
+		t.Error("wrong current password: the field is not marked invalid")
+	}
+	if !eval[bool](tb, `document.getElementById("password-status").hidden`) {
+		t.Errorf("wrong current password: the page says %q", tb.text("#password-status"))
+	}
+	if status, _ := other.api("GET", "/api/auth/profile", otherTok, nil); status != 200 {
+		t.Errorf("a refused change ended another session: status %d, want 200", status)
+	}
+	tb.shoot("account-password-error")
+
+	// The right one changes the password.
+	tb.fill("current-password", password)
+	tb.fill("new-password", newPassword)
+	tb.click("#password-form button[type=submit]")
+	tb.waitFor("the change is confirmed", `!document.getElementById("password-status").hidden`)
+	want := "Your password is changed. Your other sessions were signed out."
+	if got := tb.text("#password-status"); got != want {
+		t.Errorf("after the change the page says %q, want %q", got, want)
+	}
+	if got := errorOf(tb, "current-password"); got != "" || invalid(tb, "current-password") {
+		t.Errorf("after the change the old refusal %q is still shown", got)
+	}
+	if got := eval[string](tb, `document.getElementById("current-password").value +
+		document.getElementById("new-password").value`); got != "" {
+		t.Error("the passwords stayed in the form after the change")
+	}
+	if got := eval[string](tb, `document.getElementById("password-username").value`); got != email {
+		t.Errorf("the form's account name for password managers = %q, want %q", got, email)
+	}
+	tb.waitFor("one session is listed", rows+` === 1`)
+	tb.shoot("account-password-changed")
+
+	// The other session ended; this one goes on, token and cookie.
+	if status, _ := other.api("GET", "/api/auth/profile", otherTok, nil); status != 401 {
+		t.Errorf("the other session's access token: status %d, want 401", status)
+	}
+	if status, _ := other.api("POST", "/api/auth/refresh", "", nil); status != 401 {
+		t.Errorf("the other session's refresh cookie: status %d, want 401", status)
+	}
+	outsider := newVisitor(t, srv)
+	if status, _ := outsider.api("GET", "/api/auth/profile", tb.bearer(), nil); status != 200 {
+		t.Errorf("this tab's access token: status %d, want 200", status)
+	}
+	tb.open("/account", "#account")
+	tb.waitFor("one session is listed after a reload", rows+` === 1`)
+
+	// Only the new password signs in.
+	status, _ := outsider.api("POST", "/api/auth/login", "", map[string]string{
+		"email": email, "password": password})
+	if status != 401 {
+		t.Errorf("sign-in with the old password: status %d, want 401", status)
+	}
+	tb.click("#signout")
+	tb.do("signed out", chromedp.WaitVisible(chromedp.ID("signin-form")))
+	tb.signIn(email, newPassword)
+	tb.do("account with the new password", chromedp.WaitVisible(chromedp.ID("account")))
+	if got := tb.text("#profile-email"); got != email {
+		t.Errorf("signed in with the new password as %q, want %q", got, email)
+	}
+}
+
+func TestTwoFactorSettingsFromTheAccountPage(t *testing.T) {
+	srv := start(t, testserver.Options{})
+	const email = "katherine@example.com"
+	secret, oldCodes := userWithTOTP(t, srv, email)
+	tb := newBrowser(t, srv)
+	tb.signIn(email, password)
+	tb.do("code step", chromedp.WaitVisible(chromedp.ID("mfa-step")))
+	tb.fill("code", code(t, srv, secret))
+	tb.click("#mfa-code-form button[type=submit]")
+	tb.do("2FA shown on", chromedp.WaitVisible(chromedp.ID("mfa-on")))
+
+	// New backup codes take a current code from the app.
+	tb.click("#mfa-regenerate > summary")
+	tb.fill("regen-code", wrongCode(t, srv, secret))
+	tb.click("#mfa-regenerate-form button[type=submit]")
+	if got, want := tb.waitForError("regen-code"),
+		"The code is invalid, expired or already used."; got != want {
+		t.Errorf("wrong code for new backup codes: message %q, want %q", got, want)
+	}
+	srv.Clock.Advance(30 * time.Second)
+	tb.fill("regen-code", code(t, srv, secret))
+	tb.click("#mfa-regenerate-form button[type=submit]")
+	newCodes := tb.newCodes()
+	for _, c := range newCodes {
+		if slices.Contains(oldCodes, c) {
+			t.Errorf("new backup code %s is one of the old ones", c)
+		}
+	}
+	tb.wantCodesDownload(newCodes)
+	tb.shoot("account-new-backup-codes")
+	tb.click("#codes-done")
+	tb.do("2FA on again", chromedp.WaitVisible(chromedp.ID("mfa-on")))
+	if n := len(tb.shownCodes()); n != 0 {
+		t.Errorf("the new backup codes are still in the page (%d)", n)
+	}
+
+	// The old codes stopped working; the new ones work.
+	v := newVisitor(t, srv)
+	if status, _ := signInWithBackupCode(t, v, email, password, oldCodes[0]); status != 401 {
+		t.Errorf("sign-in with an old backup code: status %d, want 401", status)
+	}
+	status, body := signInWithBackupCode(t, v, email, password, newCodes[0])
+	if status != 200 || body["backupCodesRemaining"] != 9.0 {
+		t.Errorf("sign-in with a new backup code: status %d, %v; want 200 with 9 left",
+			status, body["backupCodesRemaining"])
+	}
+
+	// Turning 2FA off takes the password and a code.
+	tb.click("#mfa-disable > summary")
+	srv.Clock.Advance(30 * time.Second)
+	tb.fill("disable-code", code(t, srv, secret))
+	tb.click("#mfa-disable-form button[type=submit]")
+	if got, want := tb.waitForError("disable-password"), "Password is required."; got != want {
+		t.Errorf("no password: message %q, want %q", got, want)
+	}
+	tb.fill("disable-password", "Not-My-Password-1!")
+	tb.click("#mfa-disable-form button[type=submit]")
+	tb.waitFor("the wrong password is named", `document.getElementById("disable-password-error")
+		.textContent === "The password is incorrect."`)
+	if !invalid(tb, "disable-password") || invalid(tb, "disable-code") {
+		t.Error("wrong password: the wrong field is marked invalid")
+	}
+	tb.shoot("account-2fa-disable-error")
+	tb.fill("disable-password", password)
+	tb.fill("disable-code", code(t, srv, secret))
+	tb.click("#mfa-disable-form button[type=submit]")
+	tb.do("2FA shown off", chromedp.WaitVisible(chromedp.ID("mfa-off")))
+	tb.shoot("account-2fa-off")
+	tb.open("/account", "#mfa-off")
+	if !eval[bool](tb, `document.getElementById("mfa-on").hidden`) {
+		t.Error("after a reload the page says 2FA is on")
+	}
+	status, body = newVisitor(t, srv).api("POST", "/api/auth/login", "", map[string]string{
+		"email": email, "password": password})
+	if tok, _ := body["accessToken"].(string); status != 200 || tok == "" {
+		t.Errorf("sign-in after turning 2FA off: status %d, %v; want 200 with tokens",
+			status, body)
+	}
 }
 
 func TestSignInWithABackupCodeInABrowser(t *testing.T) {
@@ -45,9 +243,7 @@ func TestSignInWithABackupCodeInABrowser(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := start(t, testserver.Options{})
 			const email = "frances@example.com"
-			srv.CreateUser(t, email, password, "USER")
-			api := newVisitor(t, srv)
-			_, codes := enableTOTPWithCodes(t, api, api.signInAPI(email, password))
+			_, codes := userWithTOTP(t, srv, email)
 			tb := newBrowser(t, srv)
 			if !tc.script {
 				tb.scriptOff()

@@ -306,6 +306,18 @@ func (tb *tab) shownCodes() []string {
 		`[...document.querySelectorAll("#backup-codes li")].map(li => li.textContent)`)
 }
 
+// newCodes waits for the account page to show a new set of backup codes
+// and returns them.
+func (tb *tab) newCodes() []string {
+	tb.t.Helper()
+	tb.do("backup codes", chromedp.WaitVisible(chromedp.ID("mfa-codes")))
+	codes := tb.shownCodes()
+	if len(codes) != 10 {
+		tb.t.Fatalf("got %d backup codes, want 10", len(codes))
+	}
+	return codes
+}
+
 // wantCodesDownload checks that the account page offers codes as a text
 // file to download.
 func (tb *tab) wantCodesDownload(codes []string) {
@@ -391,11 +403,7 @@ func TestAccountLifecycleInABrowser(t *testing.T) {
 	tb.shoot("account-2fa-setup")
 	tb.fill("enable-code", code(t, srv, secret))
 	tb.click("#mfa-enable-form button[type=submit]")
-	tb.do("backup codes", chromedp.WaitVisible(chromedp.ID("mfa-codes")))
-	codes := tb.shownCodes()
-	if len(codes) != 10 {
-		t.Fatalf("got %d backup codes, want 10", len(codes))
-	}
+	codes := tb.newCodes()
 	tb.wantCodesDownload(codes)
 	tb.shoot("account-backup-codes")
 	tb.click("#codes-done")

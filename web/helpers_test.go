@@ -227,6 +227,15 @@ func enableTOTPWithCodes(t *testing.T, v *visitor, tok string) (string, []string
 	return secret, codes
 }
 
+// userWithTOTP creates an account for email with the password above and
+// 2FA on, and returns its TOTP secret and backup codes.
+func userWithTOTP(t *testing.T, srv *testserver.Server, email string) (string, []string) {
+	t.Helper()
+	srv.CreateUser(t, email, password, "USER")
+	v := newVisitor(t, srv)
+	return enableTOTPWithCodes(t, v, v.signInAPI(email, password))
+}
+
 // code is the TOTP code of secret at the server's clock.
 func code(t *testing.T, srv *testserver.Server, secret string) string {
 	t.Helper()

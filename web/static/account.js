@@ -81,7 +81,9 @@ function cell(row, text, cls) {
 async function loadProfile() {
   const { user } = await client.request("GET", "/profile");
   $("profile-email").textContent = user.email;
-  $("password-username").value = user.email;
+  // The default value, so that resetting the form after a change keeps the
+  // account name beside the new password for password managers.
+  $("password-username").defaultValue = user.email;
   $("profile-username").textContent = user.username || "—";
   $("profile-verified").textContent = user.emailVerified ? "Yes" : "No";
   $("profile-role").textContent = user.role;
@@ -190,15 +192,7 @@ function wire() {
     const res = await client.request("POST", "/password/change", {
       currentPassword: v["current-password"],
       newPassword: v["new-password"],
-    }).catch((err) => {
-      err.fields = {
-        "current-password": err.fields.currentPassword || (err.code === "invalid_password" ? err.message : undefined),
-        "new-password": err.fields.newPassword,
-      };
-      if (!err.fields["current-password"]) delete err.fields["current-password"];
-      if (!err.fields["new-password"]) delete err.fields["new-password"];
-      throw err;
-    });
+    }).catch(fieldsAs({ currentPassword: "current-password", newPassword: "new-password" }));
     pw.reset();
     say("password-status", res.message);
     await loadSessions();
@@ -218,7 +212,7 @@ function wire() {
   $("mfa-cancel").addEventListener("click", () => showMFA("mfa-off"));
   enhance($("mfa-enable-form"), async (v) => {
     const res = await client.request("POST", "/mfa/totp/enable", { code: v["enable-code"].trim() })
-      .catch(codeField("enable-code"));
+      .catch(fieldsAs({ code: "enable-code" }));
     $("mfa-enable-form").reset();
     showCodes(res.backupCodes);
   });
@@ -228,31 +222,33 @@ function wire() {
   });
   enhance($("mfa-regenerate-form"), async (v) => {
     const res = await client.request("POST", "/mfa/backup-codes", { code: v["regen-code"].trim() })
-      .catch(codeField("regen-code"));
+      .catch(fieldsAs({ code: "regen-code" }));
     $("mfa-regenerate-form").reset();
+    $("mfa-regenerate").open = false;
     showCodes(res.backupCodes);
   });
   enhance($("mfa-disable-form"), async (v) => {
     const second = v["disable-code"].trim();
     const factor = /^\d{6}$/.test(second) ? { code: second } : { backupCode: second };
     await client.request("POST", "/mfa/totp/disable", { password: v["disable-password"], ...factor })
-      .catch((err) => {
-        if (err.code === "invalid_password") err.fields = { "disable-password": err.message };
-        else if (err.code === "invalid_code") err.fields = { "disable-code": err.message };
-        throw err;
-      });
+      .catch(fieldsAs({ password: "disable-password", code: "disable-code",
+        backupCode: "disable-code" }));
     $("mfa-disable-form").reset();
+    $("mfa-disable").open = false;
     showMFA("mfa-off");
   });
 }
 
-// codeField puts a refused code's message next to the code input.
-function codeField(id) {
+// fieldsAs renames the fields of a refusal from the API's names to the ids
+// of this page's inputs, so that each message shows next to its input. A
+// refusal that names no input here is shown at the top of the page.
+function fieldsAs(ids) {
   return (err) => {
-    if (err.code === "invalid_code" || err.code === "invalid_request") {
-      err.fields = { [id]: err.message };
+    const fields = {};
+    for (const [name, msg] of Object.entries(err.fields || {})) {
+      if (ids[name]) fields[ids[name]] = msg;
     }
+    err.fields = fields;
     throw err;
   };
 }
-
