@@ -298,3 +298,39 @@ func TestSignInWithABackupCodeInABrowser(t *testing.T) {
 		})
 	}
 }
+
+func TestSignInHistoryOnTheAccountPage(t *testing.T) {
+	srv := start(t, testserver.Options{})
+	const email = "mary@example.com"
+	srv.CreateUser(t, email, password, "USER")
+	tb := newBrowser(t, srv)
+	failedAt := srv.Clock.Now()
+	tb.signIn(email, "Not-My-Password-1!")
+	tb.waitFor("the password is refused", `!document.getElementById("form-error").hidden`)
+	srv.Clock.Advance(time.Minute)
+	signedInAt := srv.Clock.Now()
+	tb.signIn(email, password)
+	tb.do("account page", chromedp.WaitVisible(chromedp.ID("account")))
+	tb.waitFor("two attempts are listed", `document.querySelectorAll("#history tr").length === 2`)
+	tb.shoot("account-history")
+
+	got := eval[[][]string](tb, `[...document.querySelectorAll("#history tr")].map(tr =>
+		[...tr.cells].map(td => td.textContent).concat(tr.cells[1].title, tr.cells[3].className))`)
+	ua := eval[string](tb, `navigator.userAgent`)
+	// The page writes times in the browser's locale; so does the want.
+	when := func(at time.Time) string {
+		return eval[string](tb, `new Date(`+strconv.FormatInt(at.UnixMilli(), 10)+
+			`).toLocaleString(undefined, {dateStyle: "medium", timeStyle: "short"})`)
+	}
+	// The tests drive Chromium on Linux.
+	const device = "Chrome on Linux"
+	want := [][]string{
+		{when(signedInAt), device, "127.0.0.1", "Signed in", ua, "ok"},
+		{when(failedAt), device, "127.0.0.1", "Refused (invalid credentials)", ua, "refused"},
+	}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Errorf("history row %d:\n got %q\nwant %q", i+1, got[i], want[i])
+		}
+	}
+}
