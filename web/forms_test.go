@@ -422,6 +422,13 @@ func TestFormSignInsSpendTheLoginBudget(t *testing.T) {
 	}}})
 	srv.CreateUser(t, "lou@example.com", password, "USER")
 	v := newVisitor(t, srv)
+	for i := range 3 {
+		p := v.post("/signin", url.Values{"email": {"lou@example.com"}, "password": {password}})
+		if p.status != http.StatusSeeOther || p.header.Get("RateLimit-Remaining") != "2" {
+			t.Fatalf("sign-in %d: status %d, RateLimit-Remaining %q; want 303 and 2 "+
+				"(a success costs nothing)", i+1, p.status, p.header.Get("RateLimit-Remaining"))
+		}
+	}
 	for i := range 2 {
 		p := v.post("/signin", url.Values{"email": {"lou@example.com"}, "password": {"Bad-pass-1!"}})
 		if p.status != http.StatusUnauthorized {

@@ -18,16 +18,16 @@ import (
 type Limiter interface {
 	// Allow spends one event of key's budget under r if there is one left.
 	Allow(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
-	// Peek reports whether key's budget allows one more event, spending
-	// nothing.
-	Peek(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
+	// Refund gives back one event of key's budget under r that Allow
+	// spent, for an event that turned out not to count.
+	Refund(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
 }
 
 // RateLimits are the request budgets of each client.
 type RateLimits struct {
 	Limiter Limiter        // no request limits when nil
 	General ratelimit.Rule // every request under /api/
-	Login   ratelimit.Rule // failed logins; successful ones cost nothing
+	Login   ratelimit.Rule // failed logins; the rest are given back (see loginMeter)
 	Reset   ratelimit.Rule // password forgot and reset requests
 }
 
@@ -43,6 +43,17 @@ const (
 	limitLogin
 	limitReset
 )
+
+// own returns the rule of route's own budget, if it has one.
+func (rl RateLimits) own(route routeLimit) (ratelimit.Rule, bool) {
+	switch route {
+	case limitLogin:
+		return rl.Login, true
+	case limitReset:
+		return rl.Reset, true
+	}
+	return ratelimit.Rule{}, false
+}
 
 // limitsWith returns limitedRoutes and the form posts of pages. A page's
 // form post spends the general budget like an API request, besides its own.
@@ -110,13 +121,8 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 			}
 		}
 
-		switch route {
-		case limitLogin:
-			// Only failures count, so the budget is checked now and spent
-			// once the answer is known. Concurrent attempts may all pass the
-			// check: a client gains at most the attempts it has in flight,
-			// and per-account lockout still counts every one of them.
-			res, err := rl.Limiter.Peek(ctx, rl.Login, key)
+		if rule, ok := rl.own(route); ok {
+			res, err := rl.Limiter.Allow(ctx, rule, key)
 			if err != nil {
 				refuse(w, r, err)
 				return
@@ -126,18 +132,15 @@ func (s *Server) limitRequests(next http.Handler) http.Handler {
 				refuse(w, r, limited(res))
 				return
 			}
-			w = &loginMeter{ResponseWriter: w, r: r, s: s, key: key}
-		case limitReset:
-			res, err := rl.Limiter.Allow(ctx, rl.Reset, key)
-			if err != nil {
-				refuse(w, r, err)
-				return
-			}
-			setRateHeaders(w, res)
-			if !res.Allowed {
-				refuse(w, r, limited(res))
-				return
-			}
+		}
+		if route == limitLogin {
+			// Only failed logins count, yet each attempt is counted before
+			// its credentials are checked and given back once it did not
+			// fail: counting after the answer would let a burst of
+			// concurrent attempts all find budget left, and all be checked.
+			m := &loginMeter{ResponseWriter: w, r: r, s: s, key: key}
+			defer m.finish()
+			w = m
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -168,9 +171,10 @@ func setRateHeaders(w http.ResponseWriter, res ratelimit.Result) {
 	h.Set("RateLimit-Reset", strconv.FormatInt(int64(math.Ceil(res.ResetAfter.Seconds())), 10))
 }
 
-// loginMeter spends the client's login budget when the answer is a failed
-// login, just before the status goes out, so that the count is in place
-// before the client can send its next attempt.
+// loginMeter gives the client back the login budget its attempt spent,
+// unless the answer is a failed login. It does so just before the status
+// goes out, so that the budget is whole again before the client can send
+// its next attempt.
 type loginMeter struct {
 	http.ResponseWriter
 	r       *http.Request
@@ -182,8 +186,8 @@ type loginMeter struct {
 func (m *loginMeter) WriteHeader(code int) {
 	if !m.written {
 		m.written = true
-		if failedLogin(m.r, code) {
-			m.spend()
+		if !failedLogin(m.r, code) {
+			m.refund()
 		}
 	}
 	m.ResponseWriter.WriteHeader(code)
@@ -198,13 +202,26 @@ func (m *loginMeter) Write(b []byte) (int, error) {
 
 func (m *loginMeter) Unwrap() http.ResponseWriter { return m.ResponseWriter }
 
-func (m *loginMeter) spend() {
+// finish gives the budget back for a handler that returned, or panicked,
+// without writing: that is no failed login either.
+func (m *loginMeter) finish() {
+	if !m.written {
+		m.written = true
+		m.refund()
+	}
+}
+
+func (m *loginMeter) refund() {
 	rl := m.s.opts.RateLimits
-	res, err := rl.Limiter.Allow(m.r.Context(), rl.Login, m.key)
+	// The attempt's own deadline or hang-up must not keep the budget
+	// spent; the store's own timeouts bound the call.
+	ctx := context.WithoutCancel(m.r.Context())
+	res, err := rl.Limiter.Refund(ctx, rl.Login, m.key)
 	if err != nil {
-		// The store went down during the request; the next attempt is
-		// refused with 503 until it is back.
-		m.s.log.WarnContext(m.r.Context(), "failed login not counted", "err", err)
+		// The budget stays spent, which errs on the safe side; the store
+		// going down also refuses the next attempt with 503 until it is
+		// back.
+		m.s.log.WarnContext(ctx, "login budget not given back", "err", err)
 		return
 	}
 	setRateHeaders(m.ResponseWriter, res)
@@ -212,6 +229,10 @@ func (m *loginMeter) spend() {
 
 // failedLogin reports whether an answer to a login route is a failed
 // attempt: wrong credentials or code, or an attempt on a locked account.
+// Any other answer checked no credentials, or found them right: a
+// success, a second-factor challenge, an invalid request, a deactivated
+// account, an account with as many attempts in flight as its lockout
+// allows, or a store that is down.
 func failedLogin(r *http.Request, status int) bool {
 	if status == http.StatusUnauthorized {
 		return true

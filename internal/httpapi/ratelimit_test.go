@@ -2,9 +2,14 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
 	"net/http"
 	"net/netip"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/internal/ratelimit"
 	"github.com/latchkey/latchkey/internal/ratelimit/redistest"
 	"github.com/latchkey/latchkey/internal/revocation"
+	"github.com/latchkey/latchkey/internal/store"
 	"github.com/latchkey/latchkey/internal/store/storetest"
 )
 
@@ -90,9 +96,27 @@ func TestGeneralLimitRefusesWith429AndDescribesTheBudget(t *testing.T) {
 	}
 }
 
+// eachLimiter runs f with the in-memory limiter and with one on Redis.
+func eachLimiter(t *testing.T, f func(t *testing.T, l httpapi.Limiter)) {
+	t.Helper()
+	t.Run("in memory", func(t *testing.T) {
+		t.Parallel()
+		f(t, ratelimit.NewMemoryLimiter(nil))
+	})
+	t.Run("on Redis", func(t *testing.T) {
+		t.Parallel()
+		c := redistest.Client(t)
+		f(t, ratelimit.NewRedis(c, redistest.Prefix(t, c), nil))
+	})
+}
+
 func TestLoginLimitCountsFailedLoginsOnly(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t, storetest.SQLite(t), withRateLimits(limits(ratelimit.NewMemoryLimiter(nil),
+	eachLimiter(t, testLoginLimitCountsFailedLoginsOnly)
+}
+
+func testLoginLimitCountsFailedLoginsOnly(t *testing.T, l httpapi.Limiter) {
+	e := newEnv(t, storetest.SQLite(t), withRateLimits(limits(l,
 		func(rl *httpapi.RateLimits) { rl.Login.Max = 3 })))
 	b := e.browser()
 	b.register("limited@example.com")
@@ -129,6 +153,94 @@ func TestLoginLimitCountsFailedLoginsOnly(t *testing.T) {
 	}, "X-Forwarded-For", "198.51.100.1"); r.Status != http.StatusTooManyRequests {
 		t.Errorf("a spoofed X-Forwarded-For got a fresh budget: status %d", r.Status)
 	}
+}
+
+func TestABurstOfWrongLoginsFromOneClientGetsOnlyTheLoginBudgetChecked(t *testing.T) {
+	t.Parallel()
+	eachLimiter(t, func(t *testing.T, l httpapi.Limiter) {
+		const budget, n = 5, 30
+		st := storetest.SQLite(t)
+		e := newEnv(t, st, withRateLimits(limits(l, func(rl *httpapi.RateLimits) {
+			rl.Login.Max, rl.Login.Window = budget, 15*time.Minute
+		})), func(c *envConfig) {
+			// Each check takes a while, as in production, so that the
+			// burst is all in flight while the first passwords are
+			// checked; and none is turned away for want of a hashing slot.
+			c.hash.BcryptCost, c.hash.MaxWait = 9, time.Minute
+		})
+		b := e.browser()
+		b.register("burst-owner@example.com")
+
+		// Successful logins cost nothing, however many.
+		for i := range budget + 2 {
+			r := b.login("burst-owner@example.com", strongPassword)
+			if r.Status != http.StatusOK {
+				t.Fatalf("login %d: %d %s; want 200", i+1, r.Status, r.Raw)
+			}
+			wantBudget(t, r, budget, budget)
+		}
+
+		// Each wrong password is for another email, so that no account's
+		// lockout plays a part: only the client's login budget stops them.
+		rc := newRacer(t, e, n)
+		var (
+			mu      sync.Mutex
+			answers = map[string]int{}
+			wg      sync.WaitGroup
+		)
+		start := make(chan struct{})
+		for i := range n {
+			wg.Go(func() {
+				<-start
+				body := fmt.Sprintf(`{"email":"burst%d@example.com","password":"Wrong-pass1!"}`, i)
+				res, err := rc.client.Post(e.srv.URL+"/api/auth/login", "application/json",
+					strings.NewReader(body))
+				if err != nil {
+					t.Errorf("login %d: %v", i, err)
+					return
+				}
+				defer res.Body.Close()
+				var out struct{ Code string }
+				if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+					t.Errorf("login %d: %v", i, err)
+				}
+				if res.StatusCode == http.StatusTooManyRequests {
+					if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil ||
+						secs < 1 || res.Header.Get("RateLimit-Remaining") != "0" {
+						t.Errorf("429 with Retry-After %q, RateLimit-Remaining %q; "+
+							"want seconds and 0", res.Header.Get("Retry-After"),
+							res.Header.Get("RateLimit-Remaining"))
+					}
+				}
+				mu.Lock()
+				answers[fmt.Sprintf("%d %s", res.StatusCode, out.Code)]++
+				mu.Unlock()
+			})
+		}
+		close(start)
+		wg.Wait()
+
+		want := map[string]int{
+			"401 invalid_credentials": budget,
+			"429 rate_limited":        n - budget,
+		}
+		if !maps.Equal(answers, want) {
+			t.Errorf("answers to %d simultaneous wrong logins = %v; want %v", n, answers, want)
+		}
+		events, err := st.AuditEvents(t.Context(), store.AuditQuery{
+			Type: "login.failed", Limit: 100})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(events) != budget {
+			t.Errorf("passwords checked = %d; want %d", len(events), budget)
+		}
+
+		// The budget is spent: now even the right password waits.
+		r := b.login("burst-owner@example.com", strongPassword)
+		wantError(t, r, http.StatusTooManyRequests, "rate_limited")
+		wantRetryAfter(t, r, 3*time.Minute)
+	})
 }
 
 func TestPasswordResetRequestsHaveABudgetOfTheirOwn(t *testing.T) {

@@ -10,13 +10,11 @@ import (
 // (httpapi.Limiter).
 type Limiter interface {
 	Allow(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
-	Peek(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
+	Refund(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
 }
 
 // CountRefusals wraps l so that each refusal it answers is counted under
-// the rule's name, without the transport knowing about metrics. A failed
-// login spent against a budget that concurrent attempts already emptied
-// counts too: it is an attempt over the limit.
+// the rule's name, without the transport knowing about metrics.
 func (m *Metrics) CountRefusals(l Limiter) Limiter {
 	if m == nil || l == nil {
 		return l
@@ -41,14 +39,11 @@ func (c countingLimiter) Allow(
 	return res, err
 }
 
-func (c countingLimiter) Peek(
+// Refund gives an event back; it refuses nothing, so nothing is counted.
+func (c countingLimiter) Refund(
 	ctx context.Context,
 	r ratelimit.Rule,
 	key string,
 ) (ratelimit.Result, error) {
-	res, err := c.l.Peek(ctx, r, key)
-	if err == nil && !res.Allowed {
-		c.m.RateLimited(r.Name)
-	}
-	return res, err
+	return c.l.Refund(ctx, r, key)
 }

@@ -161,10 +161,16 @@ func TestRefusalsAreCountedByRule(t *testing.T) {
 		{"second login spent", func() (ratelimit.Result, error) {
 			return l.Allow(t.Context(), login, "k")
 		}, true},
-		{"third login checked", func() (ratelimit.Result, error) {
-			return l.Peek(t.Context(), login, "k")
+		{"third login refused", func() (ratelimit.Result, error) {
+			return l.Allow(t.Context(), login, "k")
 		}, false},
+		{"second login given back", func() (ratelimit.Result, error) {
+			return l.Refund(t.Context(), login, "k")
+		}, true},
 		{"third login spent", func() (ratelimit.Result, error) {
+			return l.Allow(t.Context(), login, "k")
+		}, true},
+		{"fourth login refused", func() (ratelimit.Result, error) {
 			return l.Allow(t.Context(), login, "k")
 		}, false},
 		{"first request", func() (ratelimit.Result, error) {

@@ -28,10 +28,10 @@ func (r Rule) interval() time.Duration {
 	return r.Window / time.Duration(r.Max)
 }
 
-// Result is the state of a key's budget after an Allow or a Peek.
+// Result is the state of a key's budget after an Allow or a Refund.
 type Result struct {
-	// Allowed reports whether the event was allowed (Allow) or would be
-	// (Peek).
+	// Allowed reports whether the event was allowed (Allow), or whether
+	// one more would be (Refund).
 	Allowed bool
 	// Limit is the rule's Max.
 	Limit int
@@ -42,6 +42,20 @@ type Result struct {
 	RetryAfter time.Duration
 	// ResetAfter is how long until the budget is full again.
 	ResetAfter time.Duration
+}
+
+// standing describes a budget under r whose spent events take reset to
+// come back, without spending one.
+func standing(r Rule, reset time.Duration) Result {
+	t := r.interval()
+	reset = max(reset, 0)
+	res := Result{Limit: r.Max, ResetAfter: reset}
+	res.Remaining = max(r.Max-int((reset+t-1)/t), 0)
+	res.Allowed = res.Remaining > 0
+	if !res.Allowed {
+		res.RetryAfter = max(reset+t-r.Window, 0)
+	}
+	return res
 }
 
 // MemoryLimiter keeps request budgets in this process, for a single
@@ -66,16 +80,6 @@ func NewMemoryLimiter(now func() time.Time) *MemoryLimiter {
 
 // Allow spends one event of key's budget under r if there is one left.
 func (m *MemoryLimiter) Allow(_ context.Context, r Rule, key string) (Result, error) {
-	return m.take(r, key, true), nil
-}
-
-// Peek reports whether key's budget under r allows one more event, without
-// spending it.
-func (m *MemoryLimiter) Peek(_ context.Context, r Rule, key string) (Result, error) {
-	return m.take(r, key, false), nil
-}
-
-func (m *MemoryLimiter) take(r Rule, key string, spend bool) Result {
 	now := m.now()
 	k := r.Name + ":" + key
 	t := r.interval()
@@ -92,18 +96,35 @@ func (m *MemoryLimiter) take(r Rule, key string, spend bool) Result {
 	// tat+t lies within one window of now.
 	diff := now.Sub(tat.Add(t).Add(-r.Window))
 	if diff < 0 {
-		return Result{Limit: r.Max, RetryAfter: -diff, ResetAfter: tat.Sub(now)}
-	}
-	res := Result{Allowed: true, Limit: r.Max, ResetAfter: tat.Sub(now)}
-	if !spend {
-		res.Remaining = int((diff + t) / t)
-		return res
+		return Result{Limit: r.Max, RetryAfter: -diff, ResetAfter: tat.Sub(now)}, nil
 	}
 	tat = tat.Add(t)
 	m.tats[k] = tat
-	res.Remaining = int(diff / t)
-	res.ResetAfter = tat.Sub(now)
-	return res
+	return Result{Allowed: true, Limit: r.Max, Remaining: int(diff / t),
+		ResetAfter: tat.Sub(now)}, nil
+}
+
+// Refund gives back one event of key's budget under r that Allow spent,
+// for an event that turned out not to count. The budget never grows past
+// r.Max: what has refilled since the event was spent is not given twice.
+func (m *MemoryLimiter) Refund(_ context.Context, r Rule, key string) (Result, error) {
+	now := m.now()
+	k := r.Name + ":" + key
+
+	m.mu.Lock()
+	defer m.mu.Unlock()
+
+	tat, ok := m.tats[k]
+	if !ok {
+		return standing(r, 0), nil
+	}
+	tat = tat.Add(-r.interval())
+	if !tat.After(now) {
+		delete(m.tats, k)
+		return standing(r, 0), nil
+	}
+	m.tats[k] = tat
+	return standing(r, tat.Sub(now)), nil
 }
 
 // maybeSweep drops, every sweepEvery calls, the keys whose budget is full

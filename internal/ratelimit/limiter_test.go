@@ -17,7 +17,7 @@ import (
 // limiter is what both budget stores offer.
 type limiter interface {
 	Allow(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
-	Peek(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
+	Refund(ctx context.Context, r ratelimit.Rule, key string) (ratelimit.Result, error)
 }
 
 // eachLimiter runs f against the in-memory limiter and the Redis one.
@@ -45,11 +45,11 @@ func allow(t *testing.T, l limiter, r ratelimit.Rule, key string) ratelimit.Resu
 	return res
 }
 
-func peek(t *testing.T, l limiter, r ratelimit.Rule, key string) ratelimit.Result {
+func refund(t *testing.T, l limiter, r ratelimit.Rule, key string) ratelimit.Result {
 	t.Helper()
-	res, err := l.Peek(context.Background(), r, key)
+	res, err := l.Refund(context.Background(), r, key)
 	if err != nil {
-		t.Fatalf("Peek(%s, %q): %v", r.Name, key, err)
+		t.Fatalf("Refund(%s, %q): %v", r.Name, key, err)
 	}
 	return res
 }
@@ -77,23 +77,82 @@ func TestLimiterAllowsTheBudgetThenRefusesWithARetryTime(t *testing.T) {
 	})
 }
 
-func TestLimiterPeekSpendsNothing(t *testing.T) {
+func TestLimiterRefundGivesOneEventBack(t *testing.T) {
 	t.Parallel()
 	eachLimiter(t, func(t *testing.T, l limiter) {
-		for range 5 {
-			if res := peek(t, l, hourly, "client"); !res.Allowed || res.Remaining != 3 {
-				t.Fatalf("peek on a fresh budget = %+v; want allowed, remaining 3", res)
-			}
-		}
 		for range 3 {
 			allow(t, l, hourly, "client")
 		}
-		res := peek(t, l, hourly, "client")
-		if res.Allowed || res.Remaining != 0 {
-			t.Fatalf("peek on a spent budget = %+v; want refused", res)
+		res := refund(t, l, hourly, "client")
+		if !res.Allowed || res.Remaining != 1 || res.Limit != 3 {
+			t.Fatalf("refund on a spent budget = %+v; want allowed, remaining 1, limit 3", res)
 		}
-		if res.RetryAfter <= 19*time.Minute || res.RetryAfter > 20*time.Minute {
-			t.Errorf("peek RetryAfter = %v; want just under 20m", res.RetryAfter)
+		if res.ResetAfter <= 39*time.Minute || res.ResetAfter > 40*time.Minute {
+			t.Errorf("refund ResetAfter = %v; want just under 40m", res.ResetAfter)
+		}
+		if res := allow(t, l, hourly, "client"); !res.Allowed || res.Remaining != 0 {
+			t.Fatalf("event after a refund = %+v; want allowed, remaining 0", res)
+		}
+		if res := allow(t, l, hourly, "client"); res.Allowed {
+			t.Fatalf("second event after one refund = %+v; want refused", res)
+		}
+
+		for i, want := range []int{1, 2, 3} {
+			if res := refund(t, l, hourly, "client"); res.Remaining != want {
+				t.Fatalf("refund %d = %+v; want remaining %d", i+1, res, want)
+			}
+		}
+		if res := refund(t, l, hourly, "client"); !res.Allowed || res.Remaining != 3 ||
+			res.ResetAfter != 0 {
+			t.Errorf("refund on a whole budget = %+v; want remaining 3, reset 0", res)
+		}
+	})
+}
+
+func TestLimiterRefundNeverGrowsTheBudgetPastItsMax(t *testing.T) {
+	t.Parallel()
+	eachLimiter(t, func(t *testing.T, l limiter) {
+		for range 2 {
+			if res := refund(t, l, hourly, "fresh"); res.Remaining != 3 {
+				t.Fatalf("refund on a fresh budget = %+v; want remaining 3", res)
+			}
+		}
+		for i, want := range []int{2, 1, 0} {
+			if res := allow(t, l, hourly, "fresh"); !res.Allowed || res.Remaining != want {
+				t.Fatalf("event %d = %+v; want allowed, remaining %d", i+1, res, want)
+			}
+		}
+		if res := allow(t, l, hourly, "fresh"); res.Allowed {
+			t.Errorf("fourth event after refunds on a fresh budget was allowed")
+		}
+	})
+}
+
+func TestLimiterRefundsAndSpendsExactlyUnderConcurrency(t *testing.T) {
+	t.Parallel()
+	eachLimiter(t, func(t *testing.T, l limiter) {
+		rule := ratelimit.Rule{Name: "churn", Max: 5, Window: time.Hour}
+		var wg sync.WaitGroup
+		for range 40 {
+			wg.Go(func() {
+				res, err := l.Allow(context.Background(), rule, "client")
+				if err == nil && res.Allowed {
+					_, err = l.Refund(context.Background(), rule, "client")
+				}
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		for i := range 5 {
+			if res := allow(t, l, rule, "client"); !res.Allowed {
+				t.Fatalf("event %d after every spent event was refunded = %+v; want allowed",
+					i+1, res)
+			}
+		}
+		if res := allow(t, l, rule, "client"); res.Allowed {
+			t.Errorf("sixth event = %+v; want refused", res)
 		}
 	})
 }
@@ -159,7 +218,7 @@ func TestMemoryLimiterRefillsOneEventPerInterval(t *testing.T) {
 		t.Fatalf("after 20m = %+v; want one event allowed", res)
 	}
 	clock.Advance(time.Hour)
-	if res := peek(t, l, hourly, "client"); res.Remaining != 3 || res.ResetAfter != 0 {
+	if res := allow(t, l, hourly, "client"); res.Remaining != 2 || res.ResetAfter != 20*time.Minute {
 		t.Errorf("after a full window = %+v; want the whole budget back", res)
 	}
 }
@@ -257,12 +316,12 @@ func TestRedisAtADeadAddressIsUnavailable(t *testing.T) {
 	r := ratelimit.NewRedis(c, "x:", nil)
 
 	calls := map[string]func() error{
-		"Incr":  func() error { _, _, err := r.Incr(ctx, "k", time.Minute); return err },
-		"Get":   func() error { _, _, err := r.Get(ctx, "k"); return err },
-		"Reset": func() error { return r.Reset(ctx, "k") },
-		"Allow": func() error { _, err := r.Allow(ctx, hourly, "k"); return err },
-		"Peek":  func() error { _, err := r.Peek(ctx, hourly, "k"); return err },
-		"Ping":  func() error { return r.Ping(ctx) },
+		"Incr":   func() error { _, _, err := r.Incr(ctx, "k", time.Minute); return err },
+		"Get":    func() error { _, _, err := r.Get(ctx, "k"); return err },
+		"Reset":  func() error { return r.Reset(ctx, "k") },
+		"Allow":  func() error { _, err := r.Allow(ctx, hourly, "k"); return err },
+		"Refund": func() error { _, err := r.Refund(ctx, hourly, "k"); return err },
+		"Ping":   func() error { return r.Ping(ctx) },
 	}
 	for name, call := range calls {
 		if err := call(); !errors.Is(err, ratelimit.ErrUnavailable) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -142,18 +143,51 @@ func (r *Redis) Allow(ctx context.Context, rule Rule, key string) (Result, error
 	return res, err
 }
 
-// Peek reports whether key's budget under rule allows one more event,
-// without spending it.
-func (r *Redis) Peek(ctx context.Context, rule Rule, key string) (Result, error) {
+// rateKeyPrefix is what go-redis/redis_rate puts before every key it is
+// given.
+const rateKeyPrefix = "rate:"
+
+// refundScript gives back one event of a budget that redis_rate keeps.
+// Its key holds the theoretical arrival time of the next event, in seconds
+// since 2017 on Redis's clock; a refund moves it back by one interval
+// (ARGV[1], in seconds), and a budget that is whole again is deleted, as
+// redis_rate would have no key for it. It returns the seconds until the
+// budget is whole.
+var refundScript = redis.NewScript(`
+redis.replicate_commands()
+local now = redis.call("TIME")
+now = (now[1] - 1483228800) + (now[2] / 1000000)
+local tat = tonumber(redis.call("GET", KEYS[1]))
+if not tat then
+  return "0"
+end
+tat = tat - tonumber(ARGV[1])
+if tat <= now then
+  redis.call("DEL", KEYS[1])
+  return "0"
+end
+redis.call("SET", KEYS[1], tat, "EX", math.ceil(tat - now))
+return tostring(tat - now)
+`)
+
+// Refund gives back one event of key's budget under rule that Allow spent,
+// for an event that turned out not to count. The budget never grows past
+// rule.Max: what has refilled since the event was spent is not given twice.
+func (r *Redis) Refund(ctx context.Context, rule Rule, key string) (Result, error) {
 	var res Result
-	err := r.do(ctx, "peek", func() error {
-		// At most zero events: the script reports the budget and its
-		// retry time, and spends nothing.
-		rr, err := r.rate.AllowAtMost(ctx, r.budgetKey(rule, key), limitOf(rule), 0)
+	err := r.do(ctx, "refund", func() error {
+		interval := rule.Window.Seconds() / float64(rule.Max)
+		v, err := refundScript.Run(ctx, r.client,
+			[]string{rateKeyPrefix + r.budgetKey(rule, key)},
+			strconv.FormatFloat(interval, 'f', -1, 64)).Text()
 		if err != nil {
 			return err
 		}
-		res = resultOf(rule, rr, rr.Remaining > 0)
+		reset, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Errorf("refund script answered %q: %w", v, err)
+		}
+		res = standing(rule, time.Duration(reset*float64(time.Second)))
 		return nil
 	})
 	return res, err
