@@ -10,15 +10,20 @@ import (
 )
 
 // Every authenticated request needs its session and user. With a revocation
-// feed, an instance keeps them for a few seconds instead of asking the
+// feed, an instance keeps them for under a second instead of asking the
 // database each time, and every write that ends a session or changes a user
 // is announced on the feed so that each instance drops its copy at once.
 // Without a feed (SQLite without Redis) nothing is cached.
 
-// sessionCacheTTL bounds how long a cached session and user are used. An
-// announcement that was lost, or a change made outside the flows, is seen
-// within it. The feed makes every announced change take effect sooner.
-const sessionCacheTTL = 5 * time.Second
+// sessionCacheTTL bounds how long a cached session and user are used,
+// counted from the start of the database read that fetched them. The feed
+// makes announced changes take effect at once; the TTL is what keeps a
+// revoked session refused on every instance within one second when the
+// feed does not: an announcement whose publication failed, a feed that
+// broke without a word and has not been noticed yet, or a change made
+// outside the flows. It costs one read per session per TTL on each
+// instance, however many requests the session makes.
+const sessionCacheTTL = 900 * time.Millisecond
 
 // maxCachedSessions bounds the cache's memory; past it new sessions are
 // simply not cached until old entries expire.
@@ -81,23 +86,33 @@ func (c *sessionCache) get(id string) (store.SessionUser, bool) {
 	return e.su, true
 }
 
+// lookup is a database read whose result may be cached.
+type lookup struct {
+	version uint64
+	began   time.Time
+}
+
 // begin is called before a database lookup whose result may be cached; the
-// version it returns goes to put.
-func (c *sessionCache) begin() (version uint64, caching bool) {
+// lookup it returns goes to put.
+func (c *sessionCache) begin() (l lookup, caching bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.version, c.connected
+	return lookup{version: c.version, began: c.now()}, c.connected
 }
 
 // put caches su unless anything was evicted, or the feed dropped, since the
-// lookup began: the row read may predate a revocation already applied.
-func (c *sessionCache) put(su store.SessionUser, version uint64) {
+// lookup began: the row read may predate a revocation already applied. The
+// entry expires sessionCacheTTL after the lookup began rather than after it
+// ended, so that a slow read, whose row may predate a revocation that was
+// never announced, is trusted no longer than a fast one.
+func (c *sessionCache) put(su store.SessionUser, l lookup) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.connected || c.version != version {
+	now := c.now()
+	expires := l.began.Add(sessionCacheTTL)
+	if !c.connected || c.version != l.version || !now.Before(expires) {
 		return
 	}
-	now := c.now()
 	if len(c.entries) >= maxCachedSessions {
 		for id, e := range c.entries {
 			if !now.Before(e.expires) {
@@ -108,7 +123,7 @@ func (c *sessionCache) put(su store.SessionUser, version uint64) {
 			return
 		}
 	}
-	c.entries[su.Session.ID] = cachedSession{su: su, expires: now.Add(sessionCacheTTL)}
+	c.entries[su.Session.ID] = cachedSession{su: su, expires: expires}
 }
 
 // touched records a new last activity for a cached session, so that the
@@ -186,11 +201,11 @@ func (s *Service) sessionUser(ctx context.Context, id, subject string,
 		s.sessionLive(su.Session, su.User, now) == nil {
 		return su, nil
 	}
-	version, caching := c.begin()
+	l, caching := c.begin()
 	su, err := s.store.SessionUser(ctx, id)
 	if err == nil && caching && su.Session.UserID == subject &&
 		s.sessionLive(su.Session, su.User, now) == nil {
-		c.put(su, version)
+		c.put(su, l)
 	}
 	return su, err
 }
@@ -238,8 +253,8 @@ func (r *revocations) announce(ctx context.Context, rev Revocation) {
 	defer cancel()
 	if err := r.feed.Publish(ctx, rev); err != nil {
 		// The write is committed; instances that missed the message drop
-		// their copy when it expires, and any instance whose feed broke has
-		// stopped caching.
+		// their copy when it expires, within sessionCacheTTL, and any
+		// instance whose feed broke has stopped caching.
 		r.log.ErrorContext(ctx, "revocation not announced to other instances",
 			"sessions", len(rev.Sessions), "users", len(rev.Users), "err", err)
 	}

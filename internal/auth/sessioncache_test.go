@@ -23,11 +23,18 @@ import (
 type lookupCounter struct {
 	store.Store
 	n atomic.Int64
+	// after, when set, runs once a lookup has read its row and before the
+	// row is returned.
+	after atomic.Pointer[func()]
 }
 
 func (c *lookupCounter) SessionUser(ctx context.Context, id string) (store.SessionUser, error) {
 	c.n.Add(1)
-	return c.Store.SessionUser(ctx, id)
+	su, err := c.Store.SessionUser(ctx, id)
+	if f := c.after.Load(); f != nil {
+		(*f)()
+	}
+	return su, err
 }
 
 type testClock struct {
@@ -208,11 +215,92 @@ func TestSessionCacheEntriesExpire(t *testing.T) {
 	a.waitCached(t, g.AccessToken)
 
 	before := a.lookups.n.Load()
-	clock.Advance(6 * time.Second)
+	clock.Advance(time.Second)
 	a.authenticate(t, g.AccessToken)
 	a.authenticate(t, g.AccessToken)
 	if got := a.lookups.n.Load() - before; got != 1 {
-		t.Errorf("requests after the entry expired made %d lookups; want 1", got)
+		t.Errorf("requests a second after the entry was cached made %d lookups; want 1", got)
+	}
+}
+
+// unannounced is an instance whose session is about to be revoked behind
+// the flows' back, so that nothing is announced, as when a publication
+// fails: only the cached entry's lifetime can end it.
+type unannounced struct {
+	in    *instance
+	st    store.Store
+	clock *testClock
+	p     auth.Principal
+	token string
+}
+
+// revoke revokes the session in the database at the clock's time and
+// returns that time.
+func (u unannounced) revoke(t *testing.T) time.Time {
+	t.Helper()
+	at := u.clock.Now()
+	if err := u.st.RevokeSession(context.Background(), u.p.User.ID, u.p.Session.ID,
+		at); err != nil {
+		t.Error(err)
+	}
+	return at
+}
+
+func TestARevocationNeverAnnouncedIsHonouredWithinASecond(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		// revoke revokes the session while the instance holds its live row,
+		// and returns when it did.
+		revoke func(t *testing.T, u unannounced) time.Time
+	}{
+		{"after the live row was cached", func(t *testing.T, u unannounced) time.Time {
+			at := u.revoke(t)
+			if !u.in.authenticate(t, u.token) {
+				t.Fatal("the token was refused at once: the revocation reached the cache " +
+					"some other way, and this test shows nothing")
+			}
+			return at
+		}},
+		{"while a slow lookup returned the live row", func(t *testing.T,
+			u unannounced) time.Time {
+			u.clock.Advance(time.Second) // the cached entry has expired
+			var at time.Time
+			slow := func() {
+				at = u.revoke(t)
+				u.clock.Advance(600 * time.Millisecond)
+			}
+			u.in.lookups.after.Store(&slow)
+			defer u.in.lookups.after.Store(nil)
+			if !u.in.authenticate(t, u.token) || at.IsZero() {
+				t.Fatal("the slow lookup did not return the live row, " +
+					"and this test shows nothing")
+			}
+			return at
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			client, channel := sharedFeed(t)
+			clock := newClock()
+			st := storetest.SQLite(t)
+			a := newInstance(t, st, client, channel, clock)
+			g := signUp(t, a, "unannounced@example.com")
+			a.waitCached(t, g.AccessToken)
+			p, err := a.svc.Authenticate(context.Background(), g.AccessToken)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			at := tc.revoke(t, unannounced{in: a, st: st, clock: clock, p: p,
+				token: g.AccessToken})
+			clock.Advance(at.Add(999 * time.Millisecond).Sub(clock.Now()))
+			if a.authenticate(t, g.AccessToken) {
+				t.Error("the token is still accepted 999ms after its session was revoked; " +
+					"want it refused within a second")
+			}
+		})
 	}
 }
 
