@@ -28,6 +28,7 @@ const (
 	CodeMFANotEnabled      = "mfa_not_enabled"
 	CodeMFASetupRequired   = "mfa_setup_required"
 	CodeLastAdmin          = "last_admin"
+	CodePasswordChanged    = "password_changed"
 	CodePayloadTooLarge    = "payload_too_large"
 	CodeUnsupportedMedia   = "unsupported_media_type"
 	CodeAccountLocked      = "account_locked"

@@ -213,3 +213,40 @@ func TestMailRequestsFollowTheConfiguredLimit(t *testing.T) {
 		t.Errorf("forgot in the next window: %v", err)
 	}
 }
+
+func TestAChangeCheckedBeforeAResetCommittedDoesNotUndoIt(t *testing.T) {
+	t.Parallel()
+	f := newMailFixture(t)
+	ctx := t.Context()
+	g, err := f.svc.Register(ctx, auth.RegisterInput{Email: "race@example.com", Password: pw},
+		client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The change authenticates, and so reads the hash it will check the
+	// current password against, before the reset commits.
+	p, err := f.svc.Authenticate(ctx, g.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.ForgotPassword(ctx, "race@example.com", client); err != nil {
+		t.Fatal(err)
+	}
+	reset := tokenOf(t, f.box.last(t, mail.ResetPassword), "reset-password")
+	if err := f.svc.ResetPassword(ctx, reset, "Reset-horse5!", client); err != nil {
+		t.Fatal(err)
+	}
+
+	err = f.svc.ChangePassword(ctx, p, pw, "Changed-horse7!", client)
+	if code(err) != auth.CodePasswordChanged {
+		t.Fatalf("change checked against the replaced hash: %v; want %s", err,
+			auth.CodePasswordChanged)
+	}
+	if _, err := f.svc.Login(ctx, "race@example.com", "Reset-horse5!", client); err != nil {
+		t.Errorf("login with the reset password: %v; want it to work", err)
+	}
+	_, err = f.svc.Login(ctx, "race@example.com", "Changed-horse7!", client)
+	if code(err) != auth.CodeInvalidCredentials {
+		t.Errorf("login with the refused new password: %v; want invalid_credentials", err)
+	}
+}

@@ -140,12 +140,21 @@ func (s *Service) ResetPassword(ctx context.Context, tok, newPassword string, c 
 	return nil
 }
 
+// CodePasswordChanged refuses a password change that lost the race with a
+// reset or another change of the same account.
+const CodePasswordChanged = "password_changed"
+
+var errPasswordChanged = Errorf(CodePasswordChanged,
+	"The password was changed by another request meanwhile; nothing was changed.")
+
 // ChangePassword replaces the caller's password after checking the current
 // one. The policy applies; every other session of the account ends while
 // the caller's goes on; outstanding reset links stop working, and the
 // account's address gets a notice. A wrong current password counts toward
 // the lockout, as a failed login does: a stolen access token must not
-// become a way to guess the password at leisure.
+// become a way to guess the password at leisure. The new hash is written
+// only over the one the current password was checked against, so that a
+// reset or change committed in between is never undone.
 func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next string,
 	c Client) error {
 	u := p.User
@@ -184,7 +193,13 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	}
 
 	now := s.now()
-	u, err = s.store.ChangePassword(ctx, u.ID, pwHash, now)
+	u, err = s.store.ChangePassword(ctx, u.ID, u.PasswordHash, pwHash, now)
+	if errors.Is(err, store.ErrNotFound) {
+		// A reset or another change committed after the hash was read:
+		// writing now would undo it with a password checked against the
+		// hash it replaced.
+		return errPasswordChanged
+	}
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
 	}

@@ -330,9 +330,9 @@ func (a announcingStore) ChangeUserAccess(ctx context.Context, userID string,
 	return before, after, err
 }
 
-func (a announcingStore) ChangePassword(ctx context.Context, userID, passwordHash string,
+func (a announcingStore) ChangePassword(ctx context.Context, userID, old, passwordHash string,
 	now time.Time) (store.User, error) {
-	u, err := a.Store.ChangePassword(ctx, userID, passwordHash, now)
+	u, err := a.Store.ChangePassword(ctx, userID, old, passwordHash, now)
 	a.users(ctx, userID)
 	return u, err
 }

@@ -42,6 +42,7 @@ var statusOf = map[string]int{
 	auth.CodeMFANotEnabled:      http.StatusConflict,
 	auth.CodeMFASetupRequired:   http.StatusConflict,
 	auth.CodeLastAdmin:          http.StatusConflict,
+	auth.CodePasswordChanged:    http.StatusConflict,
 	codeTooLarge:                http.StatusRequestEntityTooLarge,
 	codeUnsupportedMedia:        http.StatusUnsupportedMediaType,
 	auth.CodeAccountLocked:      http.StatusTooManyRequests,

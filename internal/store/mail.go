@@ -24,10 +24,14 @@ type MailFlows interface {
 	// It returns ErrNotFound when no live token matches; of concurrent calls
 	// with the same token exactly one succeeds.
 	ResetPassword(ctx context.Context, tokenHash, passwordHash string, now time.Time) (User, error)
-	// ChangePassword sets the user's password hash and voids every live
-	// PurposeResetPassword and PurposeMFA token of the user, in one
-	// transaction, so that neither a reset link mailed before the change nor
-	// a second step opened with the old password works any more. It returns
-	// the updated user, or ErrNotFound when there is no such user.
-	ChangePassword(ctx context.Context, userID, passwordHash string, now time.Time) (User, error)
+	// ChangePassword sets the user's password hash, while it is still old,
+	// and voids every live PurposeResetPassword and PurposeMFA token of the
+	// user, in one transaction, so that neither a reset link mailed before
+	// the change nor a second step opened with the old password works any
+	// more. Old is the hash the current password was checked against: a
+	// reset or another change committed since then is not overwritten. It
+	// returns the updated user, or ErrNotFound, changing nothing, when there
+	// is no such user or its hash is no longer old.
+	ChangePassword(ctx context.Context, userID, old, passwordHash string,
+		now time.Time) (User, error)
 }

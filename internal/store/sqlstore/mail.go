@@ -12,17 +12,17 @@ import (
 // placeholder style. Consuming and voiding tokens reuse the one-time token
 // queries.
 type mailQueries struct {
-	verifyEmail, setPassword, resetPassword, rehash string
+	verifyEmail, setPassword, resetPassword string
 }
 
 func newMailQueries(bind func(string) string) mailQueries {
 	return mailQueries{
 		verifyEmail: bind(`UPDATE users SET email_verified = TRUE, updated_at = ? WHERE id = ?`),
-		setPassword: bind(`UPDATE users SET password_hash = ?, updated_at = ? WHERE id = ?`),
+		// A compare-and-set on the hash the password was checked against.
+		setPassword: bind(`UPDATE users SET password_hash = ?, updated_at = ?
+			WHERE id = ? AND password_hash = ?`),
 		resetPassword: bind(`UPDATE users SET password_hash = ?, email_verified = TRUE,
 			updated_at = ? WHERE id = ?`),
-		rehash: bind(`UPDATE users SET password_hash = ?, updated_at = ?
-			WHERE id = ? AND password_hash = ?`),
 	}
 }
 
@@ -79,16 +79,18 @@ func (s *Store) ResetPassword(
 	return u, nil
 }
 
-// ChangePassword sets the user's password hash and voids their live reset
-// tokens and pending second steps, or returns store.ErrNotFound.
+// ChangePassword sets the user's password hash while it is still old and
+// voids their live reset tokens and pending second steps, or returns
+// store.ErrNotFound.
 func (s *Store) ChangePassword(
 	ctx context.Context,
-	userID, passwordHash string,
+	userID, old, passwordHash string,
 	now time.Time,
 ) (store.User, error) {
 	var u store.User
 	err := s.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, s.mail.setPassword, passwordHash, s.ts(now), userID)
+		res, err := tx.ExecContext(ctx, s.mail.setPassword, passwordHash, s.ts(now), userID,
+			old)
 		if err != nil {
 			return err
 		}
@@ -117,7 +119,7 @@ func (s *Store) RehashPassword(
 	userID, old, hash string,
 	now time.Time,
 ) error {
-	res, err := s.write.ExecContext(ctx, s.mail.rehash, hash, s.ts(now), userID, old)
+	res, err := s.write.ExecContext(ctx, s.mail.setPassword, hash, s.ts(now), userID, old)
 	if err != nil {
 		return s.fail("rehash password", err)
 	}

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -127,7 +128,7 @@ func testMailFlows(t *testing.T, newStore func(t *testing.T) store.Store) {
 		verify := makeOneTime(t, s, u, store.PurposeVerifyEmail, false)
 		othersReset := makeOneTime(t, s, other, store.PurposeResetPassword, false)
 
-		got, err := s.ChangePassword(t.Context(), u.ID, newPasswordHash, soon)
+		got, err := s.ChangePassword(t.Context(), u.ID, u.PasswordHash, newPasswordHash, soon)
 		if err != nil {
 			t.Fatalf("ChangePassword: %v", err)
 		}
@@ -145,9 +146,81 @@ func testMailFlows(t *testing.T, newStore func(t *testing.T) store.Store) {
 				t.Errorf("%s token of %s after the change: %v", o.Purpose, o.UserID, err)
 			}
 		}
-		if _, err := s.ChangePassword(t.Context(), newID(t), newPasswordHash, soon); !errors.Is(err,
-			store.ErrNotFound) {
+		_, err = s.ChangePassword(t.Context(), newID(t), u.PasswordHash, newPasswordHash, soon)
+		if !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("ChangePassword of an unknown user error = %v, want ErrNotFound", err)
+		}
+	})
+
+	t.Run("a change from a hash that was replaced meanwhile changes nothing", func(t *testing.T) {
+		t.Parallel()
+		u := makeUser(t, s)
+		// A reset commits between the check of the current password
+		// against u.PasswordHash and the change's write.
+		used := makeOneTime(t, s, u, store.PurposeResetPassword, false)
+		want, err := s.ResetPassword(t.Context(), used.TokenHash, newPasswordHash, soon)
+		if err != nil {
+			t.Fatalf("ResetPassword: %v", err)
+		}
+		reset := makeOneTime(t, s, u, store.PurposeResetPassword, false)
+		step := makeOneTime(t, s, u, store.PurposeMFA, false)
+
+		const stale = "$argon2id$v=19$m=19456,t=2,p=1$c3RhbGVzYWx0$c3RhbGVoYXNo"
+		_, err = s.ChangePassword(t.Context(), u.ID, u.PasswordHash, stale, soon.Add(time.Second))
+		if !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("ChangePassword from the replaced hash error = %v, want ErrNotFound", err)
+		}
+		got, err := s.UserByID(t.Context(), u.ID)
+		if err != nil {
+			t.Fatalf("UserByID: %v", err)
+		}
+		checkEqual(t, "user after the refused change", got, want)
+		for _, o := range []store.OneTimeToken{reset, step} {
+			if _, err := s.PeekOneTimeToken(t.Context(), o.Purpose, o.TokenHash, soon); err != nil {
+				t.Errorf("%s token after the refused change: %v; want it live", o.Purpose, err)
+			}
+		}
+	})
+
+	t.Run("of ten concurrent changes from one hash exactly one succeeds", func(t *testing.T) {
+		t.Parallel()
+		u := makeUser(t, s)
+		var (
+			mu     sync.Mutex
+			winner string
+			losses atomic.Int32
+			wg     sync.WaitGroup
+		)
+		for i := range 10 {
+			wg.Go(func() {
+				hash := fmt.Sprintf("%s-%d", newPasswordHash, i)
+				_, err := s.ChangePassword(t.Context(), u.ID, u.PasswordHash, hash, soon)
+				switch {
+				case err == nil:
+					mu.Lock()
+					defer mu.Unlock()
+					if winner != "" {
+						t.Errorf("changes to %s and %s both succeeded", winner, hash)
+					}
+					winner = hash
+				case errors.Is(err, store.ErrNotFound):
+					losses.Add(1)
+				default:
+					t.Errorf("ChangePassword: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if winner == "" || losses.Load() != 9 {
+			t.Fatalf("winner = %q, losses = %d; want one winner and 9 losses", winner,
+				losses.Load())
+		}
+		got, err := s.UserByID(t.Context(), u.ID)
+		if err != nil {
+			t.Fatalf("UserByID: %v", err)
+		}
+		if got.PasswordHash != winner {
+			t.Errorf("stored hash = %q; want the winner's, %q", got.PasswordHash, winner)
 		}
 	})
 

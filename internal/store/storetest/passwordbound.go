@@ -24,7 +24,7 @@ func testPasswordBoundTokens(t *testing.T, newStore func(t *testing.T) store.Sto
 			return err
 		}},
 		{"a change", func(t *testing.T, u store.User) error {
-			_, err := s.ChangePassword(t.Context(), u.ID, newPasswordHash, soon)
+			_, err := s.ChangePassword(t.Context(), u.ID, u.PasswordHash, newPasswordHash, soon)
 			return err
 		}},
 	}

@@ -139,6 +139,35 @@ func testUsers(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}
 		checkEqual(t, "other user", got, other)
 	})
+
+	t.Run("RehashPassword replaces the hash only while it is still the old one",
+		func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			want := makeUser(t, s)
+			now := base.Add(48 * time.Hour)
+
+			const upgraded = "$argon2id$v=19$m=19456,t=2,p=1$dXBncmFkZWQ$dXBncmFkZWQ"
+			if err := s.RehashPassword(t.Context(), want.ID, want.PasswordHash, upgraded,
+				now); err != nil {
+				t.Fatalf("RehashPassword: %v", err)
+			}
+			stale := want.PasswordHash
+			want.PasswordHash = upgraded
+			want.UpdatedAt = now
+
+			// A second login that verified the password against the
+			// replaced hash must not write over the hash now stored.
+			err := s.RehashPassword(t.Context(), want.ID, stale, "$2b$12$stale", now.Add(time.Hour))
+			if !errors.Is(err, store.ErrNotFound) {
+				t.Errorf("RehashPassword from a replaced hash error = %v, want ErrNotFound", err)
+			}
+			got, err := s.UserByID(t.Context(), want.ID)
+			if err != nil {
+				t.Fatalf("UserByID: %v", err)
+			}
+			checkEqual(t, "user after the refused rehash", got, want)
+		})
 }
 
 func testUserAccess(t *testing.T, newStore func(t *testing.T) store.Store) {
@@ -188,6 +217,9 @@ func testNotFound(t *testing.T, newStore func(t *testing.T) store.Store) {
 		}},
 		{"UpdatePasswordHash of an unknown user", func(t *testing.T) error {
 			return s.UpdatePasswordHash(t.Context(), ghost.ID, "x", now)
+		}},
+		{"RehashPassword of an unknown user", func(t *testing.T) error {
+			return s.RehashPassword(t.Context(), ghost.ID, u.PasswordHash, "x", now)
 		}},
 		{"UpdateUserAccess of an unknown user", func(t *testing.T) error {
 			_, err := s.UpdateUserAccess(t.Context(), ghost.ID, store.RoleAdmin, false, now)
