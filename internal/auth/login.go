@@ -198,19 +198,6 @@ func (s *Service) loginFailed(ctx context.Context, email string, fails int64, u 
 	return errBadCredentials
 }
 
-// countFailure counts a failed password or second factor for email and
-// locks it once the failures in the window reach the limit. It returns the
-// lock error when this failure locked the account, and nil while it did
-// not.
-func (s *Service) countFailure(ctx context.Context, email string, u *store.User,
-	c Client) error {
-	n, _, err := s.attempts.Incr(ctx, "fail:"+email, s.opts.LockoutDuration)
-	if err != nil {
-		return fmt.Errorf("count failure: %w", err)
-	}
-	return s.lockIfReached(ctx, email, n, u, c)
-}
-
 // reserveFailure counts an attempt for email as a failure before its
 // secret is checked. Counting only after the check would let a burst of
 // concurrent guesses all pass checkLock before the first of them failed,

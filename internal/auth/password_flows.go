@@ -170,23 +170,32 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	if next == current {
 		return Invalid("newPassword", "The new password must differ from the current one.")
 	}
+	// Counted before the check, as a login is (see reserveFailure), so that
+	// a burst of guesses with one access token gets no more checked than
+	// the lockout allows.
+	fails, err := s.reserveFailure(ctx, u.Email)
+	if err != nil {
+		return err
+	}
 
 	ok := false
 	if len(current) <= 4*s.policy.MaxLength {
-		var err error
 		if ok, _, err = s.hasher.Verify(ctx, u.PasswordHash, current); err != nil {
+			s.releaseFailure(ctx, u.Email)
 			return hashErr(err)
 		}
 	}
 	if !ok {
 		s.audit(ctx, EventPasswordRefused, u.ID, c, nil)
-		if err := s.countFailure(ctx, u.Email, &u, c); err != nil {
+		if err := s.lockIfReached(ctx, u.Email, fails, &u, c); err != nil {
 			return err
 		}
 		const msg = "The current password is incorrect."
 		return &Error{Code: CodeInvalidPassword, Message: msg,
 			Fields: map[string]string{"currentPassword": msg}}
 	}
+	// The current password was right: this attempt is no failure.
+	s.releaseFailure(ctx, u.Email)
 	pwHash, err := s.hasher.Hash(ctx, next)
 	if err != nil {
 		return hashErr(err)

@@ -30,14 +30,22 @@ func (e *env) wrongCode(secret string) string {
 	return ""
 }
 
-// postCode sends body as JSON through the racer and returns the status and
-// the error code of the answer.
-func (r *racer) postCode(path string, body any) (int, string, error) {
+// postCode sends body as JSON through the racer, with the header pairs
+// given, and returns the status and the error code of the answer.
+func (r *racer) postCode(path string, body any, header ...string) (int, string, error) {
 	buf, err := json.Marshal(body)
 	if err != nil {
 		return 0, "", err
 	}
-	res, err := r.client.Post(r.e.srv.URL+path, "application/json", bytes.NewReader(buf))
+	req, err := http.NewRequest("POST", r.e.srv.URL+path, bytes.NewReader(buf))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	res, err := r.client.Do(req)
 	if err != nil {
 		return 0, "", err
 	}
@@ -57,24 +65,22 @@ func (r *racer) postCode(path string, body any) (int, string, error) {
 	return res.StatusCode, out.Code, nil
 }
 
-// burst sends one second step per token at once, all with the same code,
-// and counts the answers by status and error code ("401 invalid_token").
-func burst(t *testing.T, e *env, tokens []string, code string) map[string]int {
+// tally makes n requests at once, the i-th with send(i), and counts the
+// answers by status and error code ("401 invalid_token").
+func tally(t *testing.T, n int, send func(i int) (int, string, error)) map[string]int {
 	t.Helper()
-	rc := newRacer(t, e, len(tokens))
 	var (
 		mu      sync.Mutex
 		answers = map[string]int{}
 		wg      sync.WaitGroup
 	)
 	start := make(chan struct{})
-	for _, tok := range tokens {
+	for i := range n {
 		wg.Go(func() {
 			<-start
-			status, code, err := rc.postCode("/api/auth/login/mfa",
-				map[string]string{"mfaToken": tok, "code": code})
+			status, code, err := send(i)
 			if err != nil {
-				t.Errorf("second step: %v", err)
+				t.Errorf("request %d: %v", i, err)
 				return
 			}
 			mu.Lock()
@@ -85,6 +91,53 @@ func burst(t *testing.T, e *env, tokens []string, code string) map[string]int {
 	close(start)
 	wg.Wait()
 	return answers
+}
+
+// burst sends one second step per token at once, all with the same code,
+// and counts the answers by status and error code.
+func burst(t *testing.T, e *env, tokens []string, code string) map[string]int {
+	t.Helper()
+	rc := newRacer(t, e, len(tokens))
+	return tally(t, len(tokens), func(i int) (int, string, error) {
+		return rc.postCode("/api/auth/login/mfa",
+			map[string]string{"mfaToken": tokens[i], "code": code})
+	})
+}
+
+// bearerBurst sends n copies of body at once to path with the access token,
+// and counts the answers by status and error code.
+func bearerBurst(t *testing.T, e *env, n int, path, accessToken string,
+	body any) map[string]int {
+	t.Helper()
+	rc := newRacer(t, e, n)
+	return tally(t, n, func(int) (int, string, error) {
+		return rc.postCode(path, body, "Authorization", "Bearer "+accessToken)
+	})
+}
+
+// wantLockedAtTheLimit checks the answers to a burst of n wrong guesses at
+// an account that five failures lock: four refused with refusal, such as
+// "401 invalid_credentials", the fifth locking the account, and the others
+// refused unchecked, as locked or as too many at once.
+func wantLockedAtTheLimit(t *testing.T, answers map[string]int, refusal string, n int) {
+	t.Helper()
+	refused := answers[refusal]
+	limited := answers["429 account_locked"] + answers["429 rate_limited"]
+	if refused != 4 || answers["429 account_locked"] < 1 || refused+limited != n {
+		t.Errorf("answers = %v; want 4 × %s and the rest 429 account_locked or "+
+			"rate_limited, at least one of them locked", answers, refusal)
+	}
+}
+
+// countEvents counts the audit events of type typ about the user.
+func countEvents(t *testing.T, st store.Store, userID, typ string) int {
+	t.Helper()
+	events, err := st.AuditEvents(t.Context(), store.AuditQuery{
+		UserID: userID, Type: typ, Limit: 1000})
+	if err != nil {
+		t.Fatalf("audit events: %v", err)
+	}
+	return len(events)
 }
 
 // checkedCodes counts the wrong codes the server actually checked for the
@@ -138,14 +191,7 @@ func TestABurstOfWrongCodesAcrossStepUpTokensStopsAtTheLockout(t *testing.T) {
 		}
 
 		got := burst(t, e, tokens, e.wrongCode(u.secret))
-		// Four wrong codes are refused and the fifth locks the account;
-		// the others are refused unchecked, as locked or as too many at once.
-		refused := got["401 invalid_credentials"]
-		limited := got["429 account_locked"] + got["429 rate_limited"]
-		if refused != 4 || got["429 account_locked"] < 1 || refused+limited != len(tokens) {
-			t.Errorf("answers = %v; want 4 × 401 invalid_credentials and the rest 429 "+
-				"account_locked or rate_limited, at least one of them locked", got)
-		}
+		wantLockedAtTheLimit(t, got, "401 invalid_credentials", len(tokens))
 		if n := checkedCodes(t, st, u.id); n != 5 {
 			t.Errorf("wrong codes checked = %d; want 5", n)
 		}
@@ -166,38 +212,12 @@ func TestABurstOfWrongPasswordsGetsOnlyTheLimitChecked(t *testing.T) {
 			t.Run(tc.name, func(t *testing.T) {
 				const n = 30
 				rc := newRacer(t, e, n)
-				var (
-					mu      sync.Mutex
-					answers = map[string]int{}
-					wg      sync.WaitGroup
-				)
-				start := make(chan struct{})
-				for range n {
-					wg.Go(func() {
-						<-start
-						status, code, err := rc.postCode("/api/auth/login", map[string]string{
-							"email": tc.email, "password": "Wrong-password1!"})
-						if err != nil {
-							t.Errorf("login: %v", err)
-							return
-						}
-						mu.Lock()
-						answers[fmt.Sprintf("%d %s", status, code)]++
-						mu.Unlock()
-					})
-				}
-				close(start)
-				wg.Wait()
+				answers := tally(t, n, func(int) (int, string, error) {
+					return rc.postCode("/api/auth/login", map[string]string{
+						"email": tc.email, "password": "Wrong-password1!"})
+				})
 
-				// Four wrong passwords are refused and the fifth locks the
-				// email; the others are refused unchecked.
-				refused := answers["401 invalid_credentials"]
-				limited := answers["429 account_locked"] + answers["429 rate_limited"]
-				if refused != 4 || answers["429 account_locked"] < 1 || refused+limited != n {
-					t.Errorf("answers = %v; want 4 × 401 invalid_credentials and the rest "+
-						"429 account_locked or rate_limited, at least one of them locked",
-						answers)
-				}
+				wantLockedAtTheLimit(t, answers, "401 invalid_credentials", n)
 				wantError(t, e.browser().login(tc.email, strongPassword),
 					http.StatusTooManyRequests, "account_locked")
 			})
@@ -270,62 +290,38 @@ func TestABurstOfWrongCodesWithAStolenAccessTokenStopsAtTheLockout(t *testing.T)
 				e := newEnv(t, st) // five failures lock the account
 				owner := e.browser()
 				u := owner.enrollTOTP(fmt.Sprintf("stolen%d@example.com", i))
-				buf, err := json.Marshal(tc.body(e.wrongCode(u.secret)))
-				if err != nil {
-					t.Fatal(err)
-				}
 
 				const n = 20
-				rc := newRacer(t, e, n)
-				var (
-					mu      sync.Mutex
-					answers = map[string]int{}
-					wg      sync.WaitGroup
-				)
-				start := make(chan struct{})
-				for range n {
-					wg.Go(func() {
-						<-start
-						req, err := http.NewRequest("POST", e.srv.URL+tc.path,
-							bytes.NewReader(buf))
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						req.Header.Set("Content-Type", "application/json")
-						req.Header.Set("Authorization", "Bearer "+owner.token)
-						res, err := rc.client.Do(req)
-						if err != nil {
-							t.Error(err)
-							return
-						}
-						defer res.Body.Close()
-						var out struct{ Code string }
-						json.NewDecoder(res.Body).Decode(&out)
-						mu.Lock()
-						answers[fmt.Sprintf("%d %s", res.StatusCode, out.Code)]++
-						mu.Unlock()
-					})
-				}
-				close(start)
-				wg.Wait()
-
-				refused := answers["400 invalid_code"]
-				limited := answers["429 account_locked"] + answers["429 rate_limited"]
-				if refused != 4 || answers["429 account_locked"] < 1 || refused+limited != n {
-					t.Errorf("answers = %v; want 4 × 400 invalid_code and the rest 429 "+
-						"account_locked or rate_limited, at least one of them locked", answers)
-				}
-				events, err := st.AuditEvents(t.Context(), store.AuditQuery{
-					UserID: u.id, Type: "mfa.failed", Limit: 100})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(events) != 5 {
-					t.Errorf("wrong codes checked = %d; want 5", len(events))
+				answers := bearerBurst(t, e, n, tc.path, owner.token,
+					tc.body(e.wrongCode(u.secret)))
+				wantLockedAtTheLimit(t, answers, "400 invalid_code", n)
+				if n := countEvents(t, st, u.id, "mfa.failed"); n != 5 {
+					t.Errorf("wrong codes checked = %d; want 5", n)
 				}
 			})
 		}
+	})
+}
+
+func TestABurstOfWrongCurrentPasswordsWithAStolenAccessTokenGetsOnlyTheLimitChecked(
+	t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st) // five failures lock the account
+		owner := e.browser()
+		id := owner.register("stolen-change@example.com").obj("user")["id"].(string)
+
+		const n = 30
+		answers := bearerBurst(t, e, n, "/api/auth/password/change", owner.token,
+			map[string]string{
+				"currentPassword": "Wrong-password1!", "newPassword": "Another-pass9!"})
+
+		wantLockedAtTheLimit(t, answers, "400 invalid_password", n)
+		if n := countEvents(t, st, id, "password.change_refused"); n != 5 {
+			t.Errorf("current passwords checked = %d; want 5", n)
+		}
+		wantError(t, owner.do("POST", "/api/auth/password/change", map[string]string{
+			"currentPassword": strongPassword, "newPassword": "Another-pass9!"}),
+			http.StatusTooManyRequests, "account_locked")
 	})
 }
 
