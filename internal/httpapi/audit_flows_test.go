@@ -29,6 +29,12 @@ func TestAuditTrailRecordsAccountChanges(t *testing.T) {
 			t.Fatalf("change password = %d %s", r.Status, r.Raw)
 		}
 		e.nextMail(t, u.email, "Your password was changed")
+		r = b.do("POST", "/api/auth/mfa/backup-codes",
+			map[string]string{"code": e.code(u.secret, 0)})
+		if r.Status != http.StatusOK {
+			t.Fatalf("regenerate backup codes = %d %s", r.Status, r.Raw)
+		}
+		e.nextStep() // the code just used cannot also turn 2FA off
 		r = b.do("POST", "/api/auth/mfa/totp/disable", map[string]string{
 			"password": changed, "code": e.code(u.secret, 0)})
 		if r.Status != http.StatusOK {
@@ -48,6 +54,7 @@ func TestAuditTrailRecordsAccountChanges(t *testing.T) {
 			{"using a backup code", auth.EventBackupCodeUsed, map[string]any{"remaining": "9"}},
 			{"verifying the email", auth.EventEmailVerified, nil},
 			{"changing the password", auth.EventPasswordChanged, nil},
+			{"regenerating the backup codes", auth.EventBackupCodesRegenerated, nil},
 			{"disabling two-factor auth", auth.EventMFADisabled, nil},
 			{"resetting the password", auth.EventPasswordReset, nil},
 		}
