@@ -37,6 +37,7 @@ var secretWords = []string{"password", "secret", "token", "hash", "cookie", "aut
 // Writer is the part of the store the recorder writes to.
 type Writer interface {
 	RecordAuditEvent(ctx context.Context, e store.AuditEvent) error
+	RecordLoginEvent(ctx context.Context, a store.LoginAttempt, e store.AuditEvent) error
 }
 
 // Recorder is an auth.Auditor that appends each event to the store's audit
@@ -57,15 +58,22 @@ func New(w Writer, log *slog.Logger) *Recorder {
 	return &Recorder{w: w, log: log}
 }
 
-// Record stores e. The write is detached from the request's cancellation:
-// a client that hangs up right after a failed login must not keep it out
-// of the trail. A failure is logged, never returned, so that no flow fails
-// because the trail could not be written.
+// Record stores e, and with the event of a sign-in attempt the attempt's
+// login history entry, in one write. The write is detached from the
+// request's cancellation: a client that hangs up right after a failed login
+// must not keep it out of the trail. A failure is logged, never returned,
+// so that no flow fails because the trail could not be written.
 func (r *Recorder) Record(ctx context.Context, e auth.Event) {
 	ev := Sanitize(e)
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), writeTimeout)
 	defer cancel()
-	if err := r.w.RecordAuditEvent(ctx, ev); err != nil {
+	var err error
+	if e.Attempt != nil {
+		err = r.w.RecordLoginEvent(ctx, *e.Attempt, ev)
+	} else {
+		err = r.w.RecordAuditEvent(ctx, ev)
+	}
+	if err != nil {
 		r.log.ErrorContext(ctx, "audit event not recorded", "type", ev.Type,
 			"user_id", ev.UserID, "err", err)
 	}

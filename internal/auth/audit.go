@@ -2,7 +2,10 @@ package auth
 
 import (
 	"context"
+	"log/slog"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/store"
 )
 
 // Event types of the audit trail.
@@ -38,17 +41,39 @@ type Event struct {
 	UserAgent string
 	Detail    map[string]string
 	At        time.Time
+
+	// Attempt is set on the event of a sign-in attempt: the entry it adds
+	// to the login history of UserID, or, when UserID is empty, the
+	// attempt on an email with no account, which has no history.
+	Attempt *store.LoginAttempt
 }
 
 // Auditor records security events. Record must not fail the flow that
-// reports the event; an implementation logs its own failures.
+// reports the event; an implementation logs its own failures. An auditor
+// that keeps the trail in the store also keeps the login history: it writes
+// an event and its Attempt in one transaction (store.RecordLoginEvent), so
+// that a failed sign-in costs the same commits whether or not its email has
+// an account.
 type Auditor interface {
 	Record(ctx context.Context, e Event)
 }
 
-type noAudit struct{}
+// historyOnly is the auditor of a Service built without one: it keeps no
+// trail, but still the login history.
+type historyOnly struct {
+	store store.Store
+	log   *slog.Logger
+}
 
-func (noAudit) Record(context.Context, Event) {}
+func (h historyOnly) Record(ctx context.Context, e Event) {
+	if e.Attempt == nil || e.Attempt.UserID == "" {
+		return
+	}
+	if err := h.store.RecordLogin(ctx, *e.Attempt); err != nil {
+		h.log.WarnContext(ctx, "login history write failed", "user_id", e.Attempt.UserID,
+			"err", err)
+	}
+}
 
 // audit records an event of type typ about userID, from client c.
 func (s *Service) audit(ctx context.Context, typ, userID string, c Client, detail map[string]string) {

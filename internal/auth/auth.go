@@ -80,7 +80,7 @@ type Deps struct {
 	Access   *token.Access
 	Keyed    *token.Keyed
 	Attempts Counter
-	Audit    Auditor          // records security events; none when nil
+	Audit    Auditor          // records security events; only the login history when nil
 	Now      func() time.Time // time.Now when nil
 	Log      *slog.Logger     // slog.Default() when nil
 	MFAKey   []byte           // AES-256 key for TOTP secrets at rest; no 2FA without it
@@ -100,7 +100,7 @@ func New(d Deps, o Options) *Service {
 		d.Log = slog.Default()
 	}
 	if d.Audit == nil {
-		d.Audit = noAudit{}
+		d.Audit = historyOnly{store: d.Store, log: d.Log}
 	}
 	if d.Mailer == nil {
 		d.Mailer = noMail{}

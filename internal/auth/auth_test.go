@@ -72,6 +72,15 @@ var client = auth.Client{IP: "192.0.2.1", UserAgent: "auth-test"}
 
 func newFixture(t *testing.T, hash password.Options) *fixture {
 	t.Helper()
+	rec := &recorder{}
+	f := newFixtureAuditedBy(t, hash, rec)
+	f.audit = rec
+	return f
+}
+
+// newFixtureAuditedBy is newFixture with the auditor given, nil for none.
+func newFixtureAuditedBy(t *testing.T, hash password.Options, auditor auth.Auditor) *fixture {
+	t.Helper()
 	st := storetest.SQLite(t)
 	clk := &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
 	hasher, err := password.NewHasher(hash)
@@ -89,19 +98,18 @@ func newFixture(t *testing.T, hash password.Options) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{}
 	policy := password.DefaultPolicy()
 	policy.MaxBytes = hasher.MaxBytes()
 	svc := auth.New(auth.Deps{
 		Store: st, Hasher: hasher, Policy: policy, Access: access, Keyed: keyed,
-		Attempts: ratelimit.NewMemory(clk.Now), Audit: rec, Now: clk.Now,
+		Attempts: ratelimit.NewMemory(clk.Now), Audit: auditor, Now: clk.Now,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}, auth.Options{
 		RefreshTTL: 24 * time.Hour, ReuseGrace: 10 * time.Second,
 		IdleTimeout: 24 * time.Hour, MaxAge: 48 * time.Hour,
 		MaxLoginAttempts: 3, LockoutDuration: time.Minute,
 	})
-	return &fixture{svc: svc, store: st, clock: clk, audit: rec}
+	return &fixture{svc: svc, store: st, clock: clk}
 }
 
 func code(err error) string {
@@ -273,5 +281,37 @@ func TestSecurityEventsReachTheAuditor(t *testing.T) {
 	if last := f.audit.events[5]; last.UserID != g.User.ID || last.IP != client.IP ||
 		last.Detail["session_id"] != g.SessionID {
 		t.Errorf("reuse event = %+v; want user, IP and session", last)
+	}
+}
+
+func TestWithoutAnAuditorTheLoginHistoryIsStillKept(t *testing.T) {
+	t.Parallel()
+	f := newFixtureAuditedBy(t, password.Options{Algorithm: password.Bcrypt, BcryptCost: 4}, nil)
+	ctx := t.Context()
+	g, err := f.svc.Register(ctx, auth.RegisterInput{Email: "kept@example.com", Password: pw},
+		client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Login(ctx, "kept@example.com", "Wrong-pass1!", client); code(err) !=
+		auth.CodeInvalidCredentials {
+		t.Fatalf("login with a wrong password: %v; want invalid_credentials", err)
+	}
+	if _, err := f.svc.Login(ctx, "nobody@example.com", "Wrong-pass1!", client); code(err) !=
+		auth.CodeInvalidCredentials {
+		t.Fatalf("login with an unknown email: %v; want invalid_credentials", err)
+	}
+	f.clock.Advance(time.Second)
+	if _, err := f.svc.Login(ctx, "kept@example.com", pw, client); err != nil {
+		t.Fatal(err)
+	}
+
+	got, err := f.store.LoginHistory(ctx, g.User.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 || !got[0].Success || got[1].Success ||
+		got[1].Reason != "invalid_credentials" || got[0].UserAgent != client.UserAgent {
+		t.Errorf("history = %+v; want the success over one invalid_credentials failure", got)
 	}
 }

@@ -130,8 +130,7 @@ func (s *Service) Login(ctx context.Context, email, plain string, c Client) (Gra
 	// From here on the password was right: this attempt is no failure.
 	if !u.Active {
 		s.releaseFailure(ctx, email)
-		s.recordLogin(ctx, u.ID, c, false, "account_disabled")
-		s.audit(ctx, EventLoginFailed, u.ID, c, map[string]string{"reason": "account_disabled"})
+		s.recordAttempt(ctx, &u, c, "account_disabled", "")
 		return Grant{}, errDisabled
 	}
 
@@ -157,8 +156,7 @@ func (s *Service) completeLogin(ctx context.Context, u store.User, c Client) (Gr
 	if err != nil {
 		return Grant{}, err
 	}
-	s.recordLogin(ctx, u.ID, c, true, "")
-	s.audit(ctx, EventLoginSucceeded, u.ID, c, map[string]string{"session_id": g.SessionID})
+	s.recordAttempt(ctx, &u, c, "", g.SessionID)
 	return g, nil
 }
 
@@ -184,14 +182,11 @@ func lockedErr(left time.Duration) *Error {
 
 // loginFailed records a failed password for email, already counted as the
 // fails-th failure of the window by reserveFailure, and locks the email
-// once the failures reach the limit. The answer is the same whether or not
-// the account exists.
+// once the failures reach the limit. The answer is the same, after the same
+// writes, whether or not the account exists.
 func (s *Service) loginFailed(ctx context.Context, email string, fails int64, u *store.User,
 	c Client, reason string) error {
-	if u != nil {
-		s.recordLogin(ctx, u.ID, c, false, reason)
-	}
-	s.audit(ctx, EventLoginFailed, userID(u), c, map[string]string{"reason": reason})
+	s.recordAttempt(ctx, u, c, reason, "")
 	if err := s.lockIfReached(ctx, email, fails, u, c); err != nil {
 		return err
 	}
@@ -275,21 +270,37 @@ func (s *Service) rehash(ctx context.Context, u store.User, plain string) string
 	return hash
 }
 
-// recordLogin appends to the user's login history; a failure to do so is
-// logged rather than failing the login.
-func (s *Service) recordLogin(ctx context.Context, userID string, c Client, ok bool, reason string) {
-	err := s.store.RecordLogin(ctx, store.LoginAttempt{
-		ID:        newID(),
-		UserID:    userID,
-		IPAddress: c.IP,
+// recordAttempt records the outcome of a sign-in attempt by u, nil for an
+// email with no account: failed for reason, or, when reason is empty,
+// succeeded with the session sessionID. The event goes to the auditor with
+// the entry for u's login history attached (see Event.Attempt), so that a
+// store writes the two in one transaction and a failure for an unknown
+// email costs the same commits as one for a known account. A failure to
+// write is logged by the auditor rather than failing the attempt.
+func (s *Service) recordAttempt(ctx context.Context, u *store.User, c Client,
+	reason, sessionID string) {
+	e := Event{
+		Type:      EventLoginSucceeded,
+		UserID:    userID(u),
+		IP:        c.IP,
 		UserAgent: c.UserAgent,
-		Success:   ok,
-		Reason:    reason,
-		CreatedAt: s.now(),
-	})
-	if err != nil {
-		s.log.WarnContext(ctx, "login history write failed", "user_id", userID, "err", err)
+		Detail:    map[string]string{"session_id": sessionID},
+		At:        s.now(),
 	}
+	if reason != "" {
+		e.Type = EventLoginFailed
+		e.Detail = map[string]string{"reason": reason}
+	}
+	e.Attempt = &store.LoginAttempt{
+		ID:        newID(),
+		UserID:    e.UserID,
+		IPAddress: c.IP,
+		UserAgent: truncate(c.UserAgent, maxUserAgent),
+		Success:   reason == "",
+		Reason:    reason,
+		CreatedAt: e.At,
+	}
+	s.auditor.Record(ctx, e)
 }
 
 // LoginHistory returns the caller's most recent login attempts.

@@ -181,8 +181,7 @@ func (s *Service) LoginMFA(ctx context.Context, in MFALoginInput, c Client) (MFA
 		return MFAGrant{}, errBadToken
 	}
 	if !u.Active {
-		s.recordLogin(ctx, u.ID, c, false, "account_disabled")
-		s.audit(ctx, EventLoginFailed, u.ID, c, map[string]string{"reason": "account_disabled"})
+		s.recordAttempt(ctx, &u, c, "account_disabled", "")
 		return MFAGrant{}, errDisabled
 	}
 	if err := s.checkLock(ctx, "lock:"+u.Email); err != nil {
@@ -210,8 +209,7 @@ func (s *Service) LoginMFA(ctx context.Context, in MFALoginInput, c Client) (MFA
 
 	left, err := s.proveFactor(ctx, u, in.Code, in.BackupCode)
 	if errors.Is(err, errWrongFactor) {
-		s.recordLogin(ctx, u.ID, c, false, "invalid_mfa_code")
-		s.audit(ctx, EventLoginFailed, u.ID, c, map[string]string{"reason": "invalid_mfa_code"})
+		s.recordAttempt(ctx, &u, c, "invalid_mfa_code", "")
 		if err := s.lockIfReached(ctx, u.Email, fails, &u, c); err != nil {
 			return MFAGrant{}, err
 		}

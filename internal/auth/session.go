@@ -20,6 +20,10 @@ func (s *Service) touchInterval() time.Duration {
 	return min(s.opts.IdleTimeout/15, time.Minute)
 }
 
+// maxUserAgent is how many bytes of a client's user agent a session or a
+// login history entry keeps.
+const maxUserAgent = 512
+
 // startSession creates a session for u with its first refresh token and an
 // access token.
 func (s *Service) startSession(ctx context.Context, u store.User, c Client) (Grant, error) {
@@ -28,7 +32,7 @@ func (s *Service) startSession(ctx context.Context, u store.User, c Client) (Gra
 		ID:           newID(),
 		UserID:       u.ID,
 		IPAddress:    c.IP,
-		UserAgent:    truncate(c.UserAgent, 512),
+		UserAgent:    truncate(c.UserAgent, maxUserAgent),
 		CreatedAt:    now,
 		LastActivity: now,
 		ExpiresAt:    now.Add(s.opts.MaxAge),

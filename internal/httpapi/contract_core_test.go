@@ -1,11 +1,13 @@
 package httpapi_test
 
 import (
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -348,6 +350,110 @@ func TestLoginRefusalsTellNothingAboutTheAccount(t *testing.T) {
 				t.Error("locked answer without Retry-After")
 			}
 		})
+	})
+}
+
+// trailWrites is a store that notes each call writing the audit trail or
+// the login history, in the order made.
+type trailWrites struct {
+	store.Store
+	mu    sync.Mutex
+	calls []string
+}
+
+// take returns the calls noted since the last take.
+func (w *trailWrites) take() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	calls := w.calls
+	w.calls = nil
+	return calls
+}
+
+func (w *trailWrites) note(call string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.calls = append(w.calls, call)
+}
+
+func (w *trailWrites) RecordLogin(ctx context.Context, a store.LoginAttempt) error {
+	w.note("RecordLogin")
+	return w.Store.RecordLogin(ctx, a)
+}
+
+func (w *trailWrites) RecordAuditEvent(ctx context.Context, e store.AuditEvent) error {
+	w.note("RecordAuditEvent")
+	return w.Store.RecordAuditEvent(ctx, e)
+}
+
+func (w *trailWrites) RecordLoginEvent(ctx context.Context, a store.LoginAttempt,
+	e store.AuditEvent) error {
+	w.note("RecordLoginEvent")
+	return w.Store.RecordLoginEvent(ctx, a, e)
+}
+
+func TestLoginRefusalsCostTheSameWritesForKnownAndUnknownEmails(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		w := &trailWrites{Store: st}
+		e := newEnv(t, w)
+		known := e.browser().register("known@example.com").obj("user")["id"].(string)
+		gone := e.browser().register("gone@example.com").obj("user")["id"].(string)
+		if _, err := st.UpdateUserAccess(t.Context(), gone, store.RoleUser, false,
+			e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+		tests := []struct{ name, email, userID string }{
+			{"a wrong password", "known@example.com", known},
+			{"a deactivated account's wrong password", "gone@example.com", gone},
+			{"an unknown email", "nobody@example.com", ""},
+		}
+		for _, tc := range tests {
+			t.Run(tc.name+" is recorded in one write", func(t *testing.T) {
+				w.take()
+				r := e.browser().login(tc.email, "Wrong-password1!")
+				wantError(t, r, http.StatusUnauthorized, "invalid_credentials")
+				// One transaction holds the event and, for an account, its
+				// history entry: a commit fewer for an unknown email would
+				// show in the time of the answer.
+				want := []string{"RecordLoginEvent"}
+				if got := w.take(); !slices.Equal(got, want) {
+					t.Errorf("writes = %v; want %v", got, want)
+				}
+			})
+		}
+
+		t.Run("the accounts' histories hold the failures; the unknown email is in none",
+			func(t *testing.T) {
+				for _, id := range []string{known, gone} {
+					h, err := st.LoginHistory(t.Context(), id, 10)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if len(h) != 1 || h[0].Success || h[0].Reason != "invalid_credentials" {
+						t.Errorf("history of %s = %+v; want one invalid_credentials", id, h)
+					}
+				}
+				events, err := st.AuditEvents(t.Context(), store.AuditQuery{
+					Type: "login.failed", Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				var users []string
+				for _, ev := range events {
+					users = append(users, ev.UserID)
+					for k, v := range ev.Detail {
+						if strings.Contains(v, "nobody") {
+							t.Errorf("event detail %s=%q carries the typed email", k, v)
+						}
+					}
+				}
+				slices.Sort(users)
+				want := []string{"", known, gone}
+				slices.Sort(want)
+				if !slices.Equal(users, want) {
+					t.Errorf("login.failed events name users %q; want %q", users, want)
+				}
+			})
 	})
 }
 

@@ -89,6 +89,13 @@ type Purged struct {
 type Operations interface {
 	// RecordAuditEvent appends e to the audit trail.
 	RecordAuditEvent(ctx context.Context, e AuditEvent) error
+	// RecordLoginEvent appends e, the event of a sign-in attempt, to the
+	// audit trail and a to its user's login history, in one transaction,
+	// so that an attempt costs one commit. An attempt on an email with no
+	// account has an empty a.UserID and adds the event only: login history
+	// is kept per user. It returns ErrNotFound, writing neither, when
+	// a.UserID names no user.
+	RecordLoginEvent(ctx context.Context, a LoginAttempt, e AuditEvent) error
 	// AuditEvents returns at most q.Limit events matching q, newest first.
 	AuditEvents(ctx context.Context, q AuditQuery) ([]AuditEvent, error)
 

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -128,17 +129,46 @@ func auditDest(e *store.AuditEvent) []any {
 
 // RecordAuditEvent appends e to the audit trail.
 func (s *Store) RecordAuditEvent(ctx context.Context, e store.AuditEvent) error {
+	args, err := s.auditArgs(e)
+	if err != nil {
+		return s.fail("record audit event", err)
+	}
+	_, err = s.write.ExecContext(ctx, s.ops.insertAudit, args...)
+	return s.fail("record audit event", err)
+}
+
+// RecordLoginEvent appends e to the audit trail and, when a names a user, a
+// to that user's login history, in one transaction.
+func (s *Store) RecordLoginEvent(ctx context.Context, a store.LoginAttempt,
+	e store.AuditEvent) error {
+	args, err := s.auditArgs(e)
+	if err != nil {
+		return s.fail("record login event", err)
+	}
+	err = s.inTx(ctx, func(tx *sql.Tx) error {
+		if a.UserID != "" {
+			if _, err := tx.ExecContext(ctx, s.q.insertLogin, s.loginArgs(a)...); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, s.ops.insertAudit, args...)
+		return err
+	})
+	return s.fail("record login event", err)
+}
+
+// auditArgs are the arguments of the insertAudit statement for e.
+func (s *Store) auditArgs(e store.AuditEvent) ([]any, error) {
 	detail := e.Detail
 	if detail == nil {
 		detail = map[string]string{}
 	}
 	raw, err := json.Marshal(detail)
 	if err != nil {
-		return s.fail("record audit event", err)
+		return nil, err
 	}
-	_, err = s.write.ExecContext(ctx, s.ops.insertAudit, e.ID, e.Type, nullString(e.UserID),
-		nullString(e.ActorID), e.IPAddress, e.UserAgent, string(raw), s.ts(e.CreatedAt))
-	return s.fail("record audit event", err)
+	return []any{e.ID, e.Type, nullString(e.UserID), nullString(e.ActorID), e.IPAddress,
+		e.UserAgent, string(raw), s.ts(e.CreatedAt)}, nil
 }
 
 // AuditEvents returns at most q.Limit events matching q, newest first; an

@@ -9,9 +9,14 @@ import (
 // RecordLogin appends a to its user's login history; an unknown user gives
 // store.ErrNotFound.
 func (s *Store) RecordLogin(ctx context.Context, a store.LoginAttempt) error {
-	_, err := s.write.ExecContext(ctx, s.q.insertLogin, a.ID, a.UserID, a.IPAddress,
-		a.UserAgent, a.Success, a.Reason, s.ts(a.CreatedAt))
+	_, err := s.write.ExecContext(ctx, s.q.insertLogin, s.loginArgs(a)...)
 	return s.fail("record login", err)
+}
+
+// loginArgs are the arguments of the insertLogin statement for a.
+func (s *Store) loginArgs(a store.LoginAttempt) []any {
+	return []any{a.ID, a.UserID, a.IPAddress, a.UserAgent, a.Success, a.Reason,
+		s.ts(a.CreatedAt)}
 }
 
 // LoginHistory returns at most limit of the user's most recent login

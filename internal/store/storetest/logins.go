@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -57,4 +58,82 @@ func testLoginHistory(t *testing.T, newStore func(t *testing.T) store.Store) {
 			checkEqual(t, "LoginHistory", got, tc.want)
 		})
 	}
+}
+
+// testLoginEvents checks that a sign-in's audit event and login history
+// entry are written together, and that an attempt on an email with no
+// account writes the event alone.
+func testLoginEvents(t *testing.T, newStore func(t *testing.T) store.Store) {
+	// attempt returns, unsaved, a failed attempt by userID and its event.
+	attempt := func(t *testing.T, userID string) (store.LoginAttempt, store.AuditEvent) {
+		a := store.LoginAttempt{ID: newID(t), UserID: userID, IPAddress: "198.51.100.7",
+			UserAgent: "storetest/1.0", Reason: "invalid_credentials", CreatedAt: base}
+		e := store.AuditEvent{ID: newID(t), Type: "login.failed", UserID: userID,
+			IPAddress: a.IPAddress, UserAgent: a.UserAgent,
+			Detail: map[string]string{"reason": a.Reason}, CreatedAt: base}
+		return a, e
+	}
+	// stored returns the audit trail and the number of login history
+	// entries, which a purge of everything counts.
+	stored := func(t *testing.T, s store.Store) ([]store.AuditEvent, int64) {
+		t.Helper()
+		events, err := s.AuditEvents(t.Context(), store.AuditQuery{Limit: 10})
+		if err != nil {
+			t.Fatalf("AuditEvents: %v", err)
+		}
+		purged, err := s.Purge(t.Context(), store.Purge{LoginHistory: base.Add(time.Hour)})
+		if err != nil {
+			t.Fatalf("Purge: %v", err)
+		}
+		return events, purged.LoginHistory
+	}
+
+	tests := []struct {
+		name    string
+		account bool
+		entries int64
+	}{
+		{"an attempt by a user adds the event and the history entry", true, 1},
+		{"an attempt on an email with no account adds the event only", false, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			s := newStore(t)
+			userID := ""
+			if tc.account {
+				userID = makeUser(t, s).ID
+			}
+			a, e := attempt(t, userID)
+			if err := s.RecordLoginEvent(t.Context(), a, e); err != nil {
+				t.Fatalf("RecordLoginEvent: %v", err)
+			}
+			if tc.account {
+				history, err := s.LoginHistory(t.Context(), userID, 10)
+				if err != nil {
+					t.Fatalf("LoginHistory: %v", err)
+				}
+				checkEqual(t, "login history", history, []store.LoginAttempt{a})
+			}
+			events, entries := stored(t, s)
+			checkEqual(t, "events", events, []store.AuditEvent{e})
+			if entries != tc.entries {
+				t.Errorf("login history entries = %d; want %d", entries, tc.entries)
+			}
+		})
+	}
+
+	t.Run("an attempt naming no user writes neither", func(t *testing.T) {
+		t.Parallel()
+		s := newStore(t)
+		a, e := attempt(t, newID(t))
+		if err := s.RecordLoginEvent(t.Context(), a, e); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("RecordLoginEvent error = %v, want ErrNotFound", err)
+		}
+		events, entries := stored(t, s)
+		if len(events) != 0 || entries != 0 {
+			t.Errorf("%d events and %d history entries stored; want none", len(events),
+				entries)
+		}
+	})
 }

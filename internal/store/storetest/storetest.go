@@ -35,6 +35,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 		{"refresh tokens", testRefreshTokens},
 		{"concurrent rotation", testConcurrentRotation},
 		{"login history", testLoginHistory},
+		{"sign-in events", testLoginEvents},
 		{"one-time tokens", testOneTimeTokens},
 		{"mail flows", testMailFlows},
 		{"tokens a password change voids", testPasswordBoundTokens},
