@@ -334,3 +334,88 @@ func TestSignInHistoryOnTheAccountPage(t *testing.T) {
 		}
 	}
 }
+
+// phoneFit is where an element sits at phone width, in CSS pixels.
+type phoneFit struct {
+	Left, Right float64
+	// Seen is whether the element is what the browser finds at both of
+	// its ends, so that nothing covers or clips it.
+	Seen bool
+	// Viewport and Page are the widths of the window and of the document.
+	Viewport, Page float64
+}
+
+// fitOf scrolls the window down to sel and measures it.
+func fitOf(tb *tab, sel string) phoneFit {
+	tb.t.Helper()
+	return eval[phoneFit](tb, `(() => {
+		const el = document.querySelector(`+"`"+sel+"`"+`);
+		// Only the window scrolls, and only down: a table that scrolls
+		// sideways must not be scrolled to the element for it.
+		scrollTo(0, el.getBoundingClientRect().top + scrollY - innerHeight / 2);
+		const r = el.getBoundingClientRect();
+		const y = r.top + r.height / 2;
+		const at = (x) => el.contains(document.elementFromPoint(x, y));
+		return {Left: r.left, Right: r.right, Seen: at(r.left + 1) && at(r.right - 1),
+			Viewport: innerWidth, Page: document.documentElement.scrollWidth};
+	})()`)
+}
+
+func TestAccountTablesFitAPhone(t *testing.T) {
+	srv := start(t, testserver.Options{})
+	const email = "annie@example.com"
+	srv.CreateUser(t, email, password, "USER")
+	other := newVisitor(t, srv)
+	otherID := sessionID(t, other, other.signInAPI(email, password))
+	tb := newBrowser(t, srv)
+	tb.signIn(email, password)
+	tb.do("account page", chromedp.WaitVisible(chromedp.ID("account")))
+	tb.waitFor("two sessions are listed", rows+` === 2`)
+	tb.waitFor("two sign-ins are listed", `document.querySelectorAll("#history tr").length === 2`)
+
+	phone := viewports[1]
+	tb.do("phone width", chromedp.EmulateViewport(phone.width, phone.height,
+		chromedp.EmulateMobile))
+	revoke := `#sessions tr[data-session="` + otherID + `"] button.revoke`
+	fit := fitOf(tb, revoke)
+	if fit.Viewport != float64(phone.width) {
+		t.Fatalf("window.innerWidth = %v at phone width, want %d", fit.Viewport, phone.width)
+	}
+	if fit.Left < 0 || fit.Right > fit.Viewport || !fit.Seen {
+		t.Errorf("the Revoke button spans %v to %v of %v pixels (fully seen: %v)",
+			fit.Left, fit.Right, fit.Viewport, fit.Seen)
+	}
+	if fit.Page > fit.Viewport {
+		t.Errorf("the page is %v pixels wide in a %v pixel window", fit.Page, fit.Viewport)
+	}
+
+	// Every cell is inside its card and, stacked, under the name of its
+	// column; the column of the Revoke buttons has no visible name.
+	misfits := eval[[]string](tb, `[...document.querySelectorAll("#sessions td, #history td")]
+		.filter((td) => td.getClientRects().length > 0)
+		.flatMap((td) => {
+			const th = td.closest("table").tHead.rows[0].cells[td.cellIndex];
+			const want = th.querySelector(".visually-hidden") ? "none" :
+				JSON.stringify(th.textContent.trim());
+			const label = getComputedStyle(td, "::before").content;
+			const r = td.getBoundingClientRect();
+			const card = td.closest(".card").getBoundingClientRect();
+			const where = td.closest("tbody").id + " row " + (td.parentElement.rowIndex) +
+				" cell " + (td.cellIndex + 1);
+			const out = [];
+			if (r.left < card.left || r.right > card.right) out.push(where + " spans " +
+				r.left + " to " + r.right + " in a card from " + card.left + " to " + card.right);
+			if (label !== want) out.push(where + " is labelled " + label + ", want " + want);
+			return out;
+		})`)
+	for _, m := range misfits {
+		t.Error(m)
+	}
+	tb.shoot("account-two-sessions")
+
+	// The button works where it now sits; shoot left the desktop width.
+	tb.do("revoke at phone width", chromedp.EmulateViewport(phone.width, phone.height,
+		chromedp.EmulateMobile))
+	tb.click(revoke)
+	tb.waitFor("one session is left", rows+` === 1`)
+}

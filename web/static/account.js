@@ -78,6 +78,20 @@ function cell(row, text, cls) {
   return td;
 }
 
+// labelCells names each cell of tbody after its column, for narrow
+// screens, where the style sheet stacks a row's cells under these names.
+// A column named for screen readers only, such as that of the buttons,
+// names none.
+function labelCells(tbody) {
+  const heads = [...tbody.closest("table").tHead.rows[0].cells].map((th) =>
+    th.querySelector(".visually-hidden") ? "" : th.textContent.trim());
+  for (const row of tbody.rows) {
+    for (const td of row.cells) {
+      if (heads[td.cellIndex]) td.dataset.label = heads[td.cellIndex];
+    }
+  }
+}
+
 async function loadProfile() {
   const { user } = await client.request("GET", "/profile");
   $("profile-email").textContent = user.email;
@@ -107,7 +121,7 @@ async function loadSessions() {
     }
     cell(tr, s.ipAddress);
     cell(tr, when(s.lastActivity));
-    const act = cell(tr, "");
+    const act = cell(tr, "", "action");
     if (!s.current) {
       const b = document.createElement("button");
       b.type = "button";
@@ -120,6 +134,7 @@ async function loadSessions() {
     return tr;
   });
   $("sessions").replaceChildren(...rows);
+  labelCells($("sessions"));
 }
 
 async function revoke(id, button) {
@@ -146,6 +161,7 @@ async function loadHistory() {
     return tr;
   });
   $("history").replaceChildren(...rows);
+  labelCells($("history"));
 }
 
 function showMFA(part) {
