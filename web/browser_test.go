@@ -370,6 +370,10 @@ func TestAccountLifecycleInABrowser(t *testing.T) {
 	if got := tb.text("#profile-verified"); got != "No" {
 		t.Errorf("email verified = %q, want No", got)
 	}
+	if !eval[bool](tb, `document.querySelector("#history-empty:not([hidden])") !== null &&
+		document.getElementById("history").closest("table").hidden`) {
+		t.Error("a new account's empty sign-in history is not said to be empty")
+	}
 
 	// Verify the email address from the mailed link.
 	tb.click("#send-verification")

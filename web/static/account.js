@@ -162,6 +162,8 @@ async function loadHistory() {
   });
   $("history").replaceChildren(...rows);
   labelCells($("history"));
+  $("history").closest("table").hidden = rows.length === 0;
+  $("history-empty").hidden = rows.length > 0;
 }
 
 function showMFA(part) {
