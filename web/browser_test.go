@@ -212,6 +212,16 @@ func (tb *tab) text(sel string) string {
 	return strings.TrimSpace(s)
 }
 
+// location returns the address of the tab's page.
+func (tb *tab) location() string {
+	tb.t.Helper()
+	loc, err := chromedp.Run(tb.ctx, chromedp.Location())
+	if err != nil {
+		tb.t.Fatalf("the tab's address: %v", err)
+	}
+	return loc
+}
+
 // eval returns the value of a JavaScript expression in the page.
 func eval[T any](tb *tab, expr string) T {
 	tb.t.Helper()

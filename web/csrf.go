@@ -38,11 +38,16 @@ var errForeignPost = auth.Errorf("cross_site_request",
 var errStaleForm = auth.Errorf("cross_site_request",
 	"This form expired. It has been renewed: please send it again.")
 
-func (h *Handler) csrfCookie() string {
+func (h *Handler) csrfCookie() string { return h.cookieName("latchkey-form") }
+
+// cookieName names a cookie of the pages. In production the __Host- prefix
+// keeps a sibling subdomain from setting it; browsers accept it only over
+// HTTPS with Path=/.
+func (h *Handler) cookieName(base string) string {
 	if h.opts.Production {
-		return "__Host-latchkey-form"
+		return "__Host-" + base
 	}
-	return "latchkey-form"
+	return base
 }
 
 // formToken returns the token for the forms of the page answering r,

@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/latchkey/latchkey/internal/auth"
 	"github.com/latchkey/latchkey/internal/httpapi"
@@ -24,14 +26,17 @@ func (h *Handler) readForm(w http.ResponseWriter, r *http.Request) error {
 	return h.checkToken(r)
 }
 
-// signedIn hands the browser its refresh cookie and opens the account
-// page, which takes its access token from /api/auth/refresh with it. The
-// access token of g is not passed on: it would have to sit in the page.
-func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, g auth.Grant) {
+// signedIn hands the browser its refresh cookie and sends it on to page,
+// with a GET so that reloading what it shows posts nothing again. The
+// account page takes its access token from /api/auth/refresh with the
+// cookie; the access token of g is not passed on: it would have to sit in
+// the page.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, g auth.Grant,
+	page string) {
 	httpapi.NoteUser(r, g.User.ID)
 	http.SetCookie(w, httpapi.RefreshCookie(g.RefreshToken, h.svc.RefreshTTL(),
 		h.opts.Production))
-	http.Redirect(w, r, h.path("/account"), http.StatusSeeOther)
+	http.Redirect(w, r, h.path(page), http.StatusSeeOther)
 }
 
 func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
@@ -51,7 +56,7 @@ func (h *Handler) signIn(w http.ResponseWriter, r *http.Request) {
 		h.render(w, r, http.StatusOK, "mfa", &view{MFAToken: g.MFA.Token})
 		return
 	}
-	h.signedIn(w, r, g)
+	h.signedIn(w, r, g, "/account")
 }
 
 func (h *Handler) signInMFA(w http.ResponseWriter, r *http.Request) {
@@ -88,15 +93,53 @@ func (h *Handler) signInMFA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !g.UsedBackupCode {
-		h.signedIn(w, r, g.Grant)
+		h.signedIn(w, r, g.Grant, "/account")
 		return
 	}
 	// A used backup code is worth a word before the account page: few left
 	// means it is time to make new ones.
-	httpapi.NoteUser(r, g.User.ID)
-	http.SetCookie(w, httpapi.RefreshCookie(g.RefreshToken, h.svc.RefreshTTL(),
-		h.opts.Production))
-	h.render(w, r, http.StatusOK, "mfa", &view{Done: true, CodesLeft: g.BackupCodesLeft})
+	http.SetCookie(w, h.codesLeftCookie(strconv.Itoa(g.BackupCodesLeft),
+		int(codesLeftAge.Seconds())))
+	h.signedIn(w, r, g.Grant, "/signed-in")
+}
+
+// codesLeftAge is how long the count of backup codes waits for the page
+// that shows it, which the browser asks for at once.
+const codesLeftAge = time.Minute
+
+// codesLeftCookie carries the number of unused backup codes from the
+// sign-in post to the page that says it. The number is no secret, and a
+// forged one would mislead only the browser that sends it, so it is not
+// signed. A negative maxAge deletes the cookie.
+func (h *Handler) codesLeftCookie(value string, maxAge int) *http.Cookie {
+	return &http.Cookie{
+		Name:     h.cookieName("latchkey-codes-left"),
+		Value:    value,
+		Path:     "/",
+		MaxAge:   maxAge,
+		HttpOnly: true,
+		Secure:   h.opts.Production,
+		SameSite: http.SameSiteStrictMode,
+	}
+}
+
+// codesLeft says once, after a backup code signed in without JavaScript,
+// how many remain. Reloaded, or opened without that sign-in before it, it
+// goes on to the account page.
+func (h *Handler) codesLeft(w http.ResponseWriter, r *http.Request) {
+	gone := h.codesLeftCookie("", -1)
+	c, err := r.Cookie(gone.Name)
+	if err != nil {
+		http.Redirect(w, r, h.path("/account"), http.StatusSeeOther)
+		return
+	}
+	http.SetCookie(w, gone)
+	n, err := strconv.Atoi(c.Value)
+	if err != nil || n < 0 {
+		http.Redirect(w, r, h.path("/account"), http.StatusSeeOther)
+		return
+	}
+	h.render(w, r, http.StatusOK, "mfa", &view{Done: true, CodesLeft: n})
 }
 
 func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
@@ -115,7 +158,7 @@ func (h *Handler) signUp(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, "signup", v, err)
 		return
 	}
-	h.signedIn(w, r, g)
+	h.signedIn(w, r, g, "/account")
 }
 
 func (h *Handler) forgot(w http.ResponseWriter, r *http.Request) {

@@ -18,25 +18,39 @@ import (
 // page and a refresh cookie with the API's attributes.
 func wantRedirectToAccount(t *testing.T, p page) {
 	t.Helper()
-	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/account" {
-		t.Fatalf("got status %d to %q, want 303 to /account; body:\n%s", p.status,
-			p.header.Get("Location"), p.body)
+	wantSignedInTo(t, p, "/account")
+}
+
+// wantSignedInTo checks a completed sign-in: a 303 to path and a refresh
+// cookie with the API's attributes.
+func wantSignedInTo(t *testing.T, p page, path string) {
+	t.Helper()
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != path {
+		t.Fatalf("got status %d to %q, want 303 to %s; body:\n%s", p.status,
+			p.header.Get("Location"), path, p.body)
 	}
-	var found bool
+	wantCookie(t, p, "refreshToken", "Path=/api/auth", "HttpOnly", "SameSite=Strict")
+}
+
+// wantCookie checks that p sets cookie name with each of attrs, and
+// returns its value.
+func wantCookie(t *testing.T, p page, name string, attrs ...string) string {
+	t.Helper()
 	for _, raw := range p.header.Values("Set-Cookie") {
-		if !strings.HasPrefix(raw, "refreshToken=") {
+		rest, ok := strings.CutPrefix(raw, name+"=")
+		if !ok {
 			continue
 		}
-		found = true
-		for _, attr := range []string{"Path=/api/auth", "HttpOnly", "SameSite=Strict"} {
+		for _, attr := range attrs {
 			if !strings.Contains(raw, attr) {
-				t.Errorf("refresh cookie %q lacks %s", raw, attr)
+				t.Errorf("cookie %q lacks %s", raw, attr)
 			}
 		}
+		value, _, _ := strings.Cut(rest, ";")
+		return value
 	}
-	if !found {
-		t.Fatal("no refresh cookie was set")
-	}
+	t.Fatalf("no cookie %s was set", name)
+	return ""
 }
 
 // wantRefreshWorks checks that the account page's first step, a refresh
@@ -118,6 +132,43 @@ func TestSignInFormAsksForTheSecondFactor(t *testing.T) {
 	if p.status != http.StatusUnauthorized || !strings.Contains(p.body, "Your sign-in expired") {
 		t.Errorf("used step-up token: status %d, want 401 asking for the password again",
 			p.status)
+	}
+}
+
+func TestBackupCodeSignInFormSaysOnceHowManyAreLeft(t *testing.T) {
+	t.Parallel()
+	srv := start(t, testserver.Options{})
+	_, codes := userWithTOTP(t, srv, "edith@example.com")
+	v := newVisitor(t, srv)
+	p := v.post("/signin", url.Values{"email": {"edith@example.com"}, "password": {password}})
+	m := mfaTokenInput.FindStringSubmatch(p.body)
+	if m == nil {
+		t.Fatalf("password step: status %d, want the code form:\n%s", p.status, p.body)
+	}
+
+	// The post answers with a redirect, so that reloading the page it
+	// leads to posts nothing again.
+	p = v.post("/signin/mfa", url.Values{"mfaToken": {m[1]}, "backupCode": {codes[0]}})
+	wantSignedInTo(t, p, "/signed-in")
+	if n := wantCookie(t, p, "latchkey-codes-left", "Path=/;", "Max-Age=60", "HttpOnly",
+		"SameSite=Strict"); n != "9" {
+		t.Errorf("the cookie says %q backup codes are left, want 9", n)
+	}
+	wantRefreshWorks(t, v, "edith@example.com")
+
+	p = v.get("/signed-in")
+	said := strings.Contains(p.body, `<strong id="codes-left">9</strong>`)
+	if p.status != http.StatusOK || !said {
+		t.Fatalf("the page after the sign-in: status %d, want 200 saying 9 codes are left:\n%s",
+			p.status, p.body)
+	}
+	wantCookie(t, p, "latchkey-codes-left", "Max-Age=0")
+
+	// Shown once: again, it is the account page.
+	p = v.get("/signed-in")
+	if p.status != http.StatusSeeOther || p.header.Get("Location") != "/account" {
+		t.Errorf("the page again: status %d to %q, want 303 to /account", p.status,
+			p.header.Get("Location"))
 	}
 }
 

@@ -109,6 +109,7 @@ func (h *Handler) routes() {
 	h.handle("GET "+p+"/{$}", h.home)
 	h.page("/signin", "signin", h.signIn, httpapi.BudgetLogin)
 	h.post("/signin/mfa", "signin", h.signInMFA, httpapi.BudgetLogin)
+	h.handle("GET "+p+"/signed-in", h.codesLeft)
 	h.page("/signup", "signup", h.signUp, httpapi.BudgetGeneral)
 	h.page("/forgot-password", "forgot", h.forgot, httpapi.BudgetReset)
 	h.page("/reset-password", "reset", h.reset, httpapi.BudgetReset)
