@@ -124,6 +124,47 @@ func TestBodyTransportForNonBrowserClients(t *testing.T) {
 	})
 }
 
+func TestRefreshAnswersTheWayTheTokenCame(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st store.Store) {
+		e := newEnv(t, st)
+
+		t.Run("a cookie refresh asking for the body gets a cookie only", func(t *testing.T) {
+			b := e.browser()
+			b.register("cookie-body@example.com")
+			old := b.refreshCookie()
+
+			r := b.do("POST", "/api/auth/refresh", nil, "Auth-Token-Transport", "body")
+			if r.Status != http.StatusOK {
+				t.Fatalf("refresh = %d %s; want 200", r.Status, r.Raw)
+			}
+			if _, ok := r.Body["refreshToken"]; ok {
+				t.Errorf("refresh from the cookie put refreshToken in the body: %s", r.Raw)
+			}
+			assertRefreshCookie(t, r.Header)
+			if next := b.refreshCookie(); next == "" || next == old {
+				t.Errorf("cookie after refresh = %q; want a successor of %q", next, old)
+			}
+		})
+
+		t.Run("a body refresh asking for the body gets the body", func(t *testing.T) {
+			b := e.browser()
+			reg := b.do("POST", "/api/auth/register",
+				map[string]string{"email": "body-body@example.com", "password": strongPassword},
+				"Auth-Token-Transport", "body")
+			tok := reg.str("refreshToken")
+
+			r := b.do("POST", "/api/auth/refresh", map[string]string{"refreshToken": tok},
+				"Auth-Token-Transport", "body")
+			if next := r.str("refreshToken"); r.Status != http.StatusOK || next == "" || next == tok {
+				t.Fatalf("refresh = %d %s; want 200 with a successor in the body", r.Status, r.Raw)
+			}
+			if c := r.Header.Values("Set-Cookie"); len(c) != 0 {
+				t.Errorf("body refresh set cookies %q; want none", c)
+			}
+		})
+	})
+}
+
 func TestRegisterRefusesBadInput(t *testing.T) {
 	storetest.Each(t, func(t *testing.T, st store.Store) {
 		e := newEnv(t, st)

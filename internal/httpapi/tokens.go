@@ -130,9 +130,11 @@ func (s *Server) refresh(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	s.noteUser(r, g.User.ID)
-	// A client that sent its token in the body is not a browser: it gets
-	// the successor back the same way.
-	s.writeGrant(w, http.StatusOK, g, false, bodyTransport(r) || in.RefreshToken != "")
+	// The successor goes back the way its parent came. A token read from the
+	// HttpOnly cookie is never put in the body, whatever the
+	// Auth-Token-Transport header says: otherwise any script on the origin
+	// could turn the cookie into a token it can read.
+	s.writeGrant(w, http.StatusOK, g, false, in.RefreshToken != "")
 	return nil
 }
 
