@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/latchkey/latchkey/internal/store"
 )
 
@@ -30,6 +31,7 @@ const (
 
 var (
 	errNoUser     = Errorf(CodeNotFound, "No such user.")
+	errNoSession  = Errorf(CodeNotFound, "No such session.")
 	errBadCursor  = Invalid("cursor", "The cursor is not one this server issued.")
 	errLastAdmin  = Errorf(CodeLastAdmin, "The last active admin cannot be demoted or deactivated.")
 	errNotAnAdmin = Errorf(CodeInsufficientRole, "This requires the ADMIN role.")
@@ -278,8 +280,13 @@ func (s *Service) auditAdmin(ctx context.Context, typ, userID string, actor Prin
 	s.auditor.Record(ctx, e)
 }
 
+// validID reports whether id has the form of the identifiers we issue, the
+// canonical text of a UUID. Anything else cannot name a row, and is kept
+// from the store: PostgreSQL refuses NUL bytes and invalid UTF-8 in text
+// parameters with an error of its own.
 func validID(id string) bool {
-	return id != "" && len(id) <= maxIDLength && plainText(id)
+	u, err := uuid.Parse(id)
+	return err == nil && u.String() == id
 }
 
 // Cursors are opaque to clients: a kind letter and the position of the

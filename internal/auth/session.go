@@ -213,9 +213,12 @@ func (s *Service) Sessions(ctx context.Context, p Principal) ([]store.Session, e
 // id is answered like an unknown one.
 func (s *Service) RevokeSession(ctx context.Context, p Principal, sessionID string,
 	c Client) error {
+	if !validID(sessionID) {
+		return errNoSession
+	}
 	err := s.store.RevokeSession(ctx, p.User.ID, sessionID, s.now())
 	if errors.Is(err, store.ErrNotFound) {
-		return Errorf(CodeNotFound, "No such session.")
+		return errNoSession
 	}
 	if err != nil {
 		return err

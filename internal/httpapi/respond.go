@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/latchkey/latchkey/internal/auth"
 )
@@ -106,16 +108,20 @@ func decode(w http.ResponseWriter, r *http.Request, v any, optional bool) error 
 		}
 	}
 
-	body := http.MaxBytesReader(w, r.Body, maxBody)
-	dec := json.NewDecoder(body)
-	err := dec.Decode(v)
+	raw, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err == nil && !utf8.Valid(raw) {
+		// JSON is UTF-8. The decoder would quietly turn stray bytes into
+		// U+FFFD; a body that is not UTF-8 is malformed instead.
+		err = errors.New("body is not UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if err == nil {
+		err = dec.Decode(v)
+	}
 	if err == nil {
 		// Anything after the first value is a malformed body, not extra input
-		// to ignore; reading it may also find the body too large.
-		switch _, extra := dec.Token(); {
-		case errors.As(extra, new(*http.MaxBytesError)):
-			err = extra
-		case extra != io.EOF:
+		// to ignore.
+		if _, extra := dec.Token(); extra != io.EOF {
 			err = errors.New("trailing data")
 		}
 	}
