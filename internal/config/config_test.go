@@ -612,6 +612,38 @@ func TestLoadRefusesInvalidValues(t *testing.T) {
 			wantMessage: `"app.example.com"`,
 		},
 		{
+			name:    "CORS wildcard host",
+			env:     map[string]string{"CORS_ORIGIN": "https://*"},
+			wantVar: "CORS_ORIGIN",
+			wantMessage: `CORS_ORIGIN: "https://*" is not an origin ` +
+				`(want http or https://host[:port], no path or wildcard)`,
+			exact: true,
+		},
+		{
+			name:        "CORS wildcard subdomain",
+			env:         map[string]string{"CORS_ORIGIN": "https://app.example.com,https://*.example.com"},
+			wantVar:     "CORS_ORIGIN",
+			wantMessage: `"https://*.example.com" is not an origin`,
+		},
+		{
+			name:        "CORS wildcard inside a name",
+			env:         map[string]string{"CORS_ORIGIN": "https://app*.example.com"},
+			wantVar:     "CORS_ORIGIN",
+			wantMessage: `"https://app*.example.com" is not an origin`,
+		},
+		{
+			name:        "CORS port out of range",
+			env:         map[string]string{"CORS_ORIGIN": "http://localhost:70000"},
+			wantVar:     "CORS_ORIGIN",
+			wantMessage: `"http://localhost:70000" is not an origin`,
+		},
+		{
+			name:        "CORS origin of another scheme",
+			env:         map[string]string{"CORS_ORIGIN": "ftp://files.example.com"},
+			wantVar:     "CORS_ORIGIN",
+			wantMessage: `"ftp://files.example.com" is not an origin`,
+		},
+		{
 			name:        "CORS null origin",
 			env:         map[string]string{"CORS_ORIGIN": "null"},
 			wantVar:     "CORS_ORIGIN",

@@ -352,7 +352,8 @@ func (l *loader) origins(name string) []string {
 		}
 		norm, ok := normalizeOrigin(o)
 		if !ok {
-			l.invalid(name, "%q is not an origin (want scheme://host[:port] without a path)", o)
+			l.invalid(name,
+				"%q is not an origin (want http or https://host[:port], no path or wildcard)", o)
 			continue
 		}
 		if !slices.Contains(out, norm) {
@@ -376,6 +377,12 @@ func normalizeOrigin(s string) (string, bool) {
 	if u.Port() == "" && strings.HasSuffix(host, ":") {
 		return "", false
 	}
+	// The CORS library reads "*" inside an origin as a wildcard, so that
+	// "https://*" would let every https site send credentialed requests.
+	// Only a plain host name or IP address is an exact origin.
+	if !originHost(u.Hostname()) || !originPort(u.Port()) {
+		return "", false
+	}
 	switch {
 	case u.Scheme == "https" && u.Port() == "443":
 		host = strings.TrimSuffix(host, ":443")
@@ -383,6 +390,37 @@ func normalizeOrigin(s string) (string, bool) {
 		host = strings.TrimSuffix(host, ":80")
 	}
 	return u.Scheme + "://" + host, true
+}
+
+// originHost reports whether h is an IP address or a DNS name made of
+// letters, digits and hyphens.
+func originHost(h string) bool {
+	if _, err := netip.ParseAddr(h); err == nil {
+		return !strings.Contains(h, "%") // no IPv6 zone
+	}
+	if h == "" || len(h) > 253 {
+		return false
+	}
+	for label := range strings.SplitSeq(h, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if (c < 'a' || c > 'z') && (c < 'A' || c > 'Z') && (c < '0' || c > '9') && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// originPort reports whether p is empty or a TCP port number.
+func originPort(p string) bool {
+	if p == "" {
+		return true
+	}
+	n, err := strconv.Atoi(p)
+	return err == nil && n > 0 && n <= 65535 && strconv.Itoa(n) == p
 }
 
 // prefixes reads a comma-separated list of CIDRs or bare IP addresses.
