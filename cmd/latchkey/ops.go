@@ -77,14 +77,19 @@ func (o *operations) deps(d *auth.Deps) {
 }
 
 // listenMetrics serves /metrics on addr, apart from the API, so that it
-// need not be reachable from where the API is.
-func (o *operations) listenMetrics(addr string) error {
+// need not be reachable from where the API is. With a token set it
+// requires it there too.
+func (o *operations) listenMetrics(addr string, token []byte) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("metrics listener: %w", err)
 	}
+	h := o.metrics.Handler()
+	if len(token) > 0 {
+		h = httpapi.RequireBearer(token, h)
+	}
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", o.metrics.Handler())
+	mux.Handle("GET /metrics", h)
 	o.metricsSrv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -118,11 +123,21 @@ func (o *operations) stop() {
 }
 
 // apiMetrics is the handler the API serves at /metrics: none when metrics
-// have an address of their own.
+// have an address of their own, or in production without METRICS_TOKEN.
+// The metrics must not be public: some counters move only when a request
+// names a real account, which would undo the flows' same-answer design.
 func (o *operations) apiMetrics(cfg *config.Config) http.Handler {
-	if cfg.MetricsAddr != "" {
+	switch {
+	case cfg.MetricsAddr != "":
+		return nil
+	case len(cfg.MetricsToken) > 0:
+		return o.metrics.Handler()
+	case cfg.Production():
+		o.log.Info("/metrics is not served on LISTEN_ADDR: set METRICS_TOKEN or METRICS_ADDR")
 		return nil
 	}
+	o.log.Warn("/metrics is open to anyone on LISTEN_ADDR; set METRICS_TOKEN or " +
+		"METRICS_ADDR before this address is reachable from elsewhere")
 	return o.metrics.Handler()
 }
 

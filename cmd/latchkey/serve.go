@@ -76,6 +76,7 @@ func (serveCmd) Run(g *globals) error {
 		RateLimits:     ops.rateLimits(sh.rateLimits(cfg)),
 		Metrics:        ops.metrics,
 		MetricsHandler: ops.apiMetrics(cfg),
+		MetricsToken:   cfg.MetricsToken,
 		Pages:          pages,
 	}, log)
 
@@ -90,7 +91,7 @@ func (serveCmd) Run(g *globals) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	if cfg.MetricsAddr != "" {
-		if err := ops.listenMetrics(cfg.MetricsAddr); err != nil {
+		if err := ops.listenMetrics(cfg.MetricsAddr, cfg.MetricsToken); err != nil {
 			return err
 		}
 	}

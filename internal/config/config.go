@@ -136,6 +136,10 @@ type Config struct {
 	// MetricsAddr is a separate listen address for /metrics (METRICS_ADDR);
 	// empty serves it on ListenAddr.
 	MetricsAddr string
+	// MetricsToken is the bearer token /metrics requires (METRICS_TOKEN).
+	// Without it /metrics is not served on ListenAddr in production, and
+	// is open on MetricsAddr and, in development, on ListenAddr.
+	MetricsToken Secret
 	// CleanupInterval is how often each instance runs the cleanup job
 	// (CLEANUP_INTERVAL).
 	CleanupInterval time.Duration
@@ -244,6 +248,7 @@ func Load(lookup func(string) (string, bool)) (*Config, error) {
 	c.JWTKeys = l.pemBlocks("JWT_KEYS")
 	c.AutoMigrate = l.boolean("AUTO_MIGRATE", !prod)
 	c.MetricsAddr = l.hostPort("METRICS_ADDR", "")
+	c.MetricsToken = l.secret("METRICS_TOKEN", false)
 	c.CleanupInterval = l.duration("CLEANUP_INTERVAL", time.Hour)
 	c.LoginHistoryRetention = l.duration("LOGIN_HISTORY_RETENTION", 90*day)
 	c.AuditRetention = l.duration("AUDIT_RETENTION", 365*day)

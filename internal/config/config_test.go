@@ -556,6 +556,12 @@ func TestLoadRefusesInvalidValues(t *testing.T) {
 			wantMessage: "too short: 5 bytes, need at least 32",
 		},
 		{
+			name:        "short metrics token",
+			env:         map[string]string{"METRICS_TOKEN": strings.Repeat("m", 31)},
+			wantVar:     "METRICS_TOKEN",
+			wantMessage: "METRICS_TOKEN: too short: 31 bytes, need at least 32",
+		},
+		{
 			name:        "short refresh secret in development",
 			env:         map[string]string{"JWT_REFRESH_SECRET": strings.Repeat("x", 31)},
 			wantVar:     "JWT_REFRESH_SECRET",

@@ -15,6 +15,7 @@ const (
 	testDatabasePassword = "db-password-DDDD"
 	testRedisPassword    = "redis-password-EEEE"
 	testSMTPPassword     = "smtp-password-FFFF"
+	testMetricsToken     = "metrics-token-GGGG-0123456789abcdef"
 )
 
 // secretConfig loads a production configuration whose every secret and
@@ -25,6 +26,7 @@ func secretConfig(t *testing.T) *Config {
 		"DATABASE_URL", "postgres://app:"+testDatabasePassword+"@db/latchkey",
 		"REDIS_URL", "redis://:"+testRedisPassword+"@cache:6379/0",
 		"SMTP_URL", "smtp://mailer:"+testSMTPPassword+"@smtp.example.com:587",
+		"METRICS_TOKEN", testMetricsToken,
 	))
 }
 
@@ -32,7 +34,9 @@ func secretConfig(t *testing.T) *Config {
 // appear in output.
 func secretForms() []string {
 	forms := []string{testDatabasePassword, testRedisPassword, testSMTPPassword}
-	for _, s := range [][]byte{[]byte(testAccessSecret), []byte(testRefreshSecret), testMFAKey} {
+	for _, s := range [][]byte{
+		[]byte(testAccessSecret), []byte(testRefreshSecret), testMFAKey, []byte(testMetricsToken),
+	} {
 		forms = append(forms,
 			string(s),
 			hex.EncodeToString(s),

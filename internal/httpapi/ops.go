@@ -2,10 +2,14 @@ package httpapi
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/subtle"
 	"log/slog"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/latchkey/latchkey/internal/auth"
 )
 
 // Observer receives what the server measures; metrics.Metrics implements
@@ -41,11 +45,47 @@ func (s *Server) observe(r *http.Request, info *requestInfo, status int, d time.
 
 func (s *Server) opsRoutes() {
 	if h := s.opts.MetricsHandler; h != nil {
+		token := s.opts.MetricsToken
 		s.handle("GET /metrics", func(w http.ResponseWriter, r *http.Request) error {
+			if len(token) > 0 && !bearerMatches(r, token) {
+				return metricsTokenRequired(w)
+			}
 			h.ServeHTTP(w, r)
 			return nil
 		})
 	}
+}
+
+// RequireBearer serves h only to requests that carry token as their bearer
+// token and answers the others 401 in the API's error format. It guards
+// /metrics on a listener of its own.
+func RequireBearer(token []byte, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !bearerMatches(r, token) {
+			writeError(w, r, metricsTokenRequired(w))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// metricsTokenRequired sets the challenge of a refused scrape and returns
+// its error.
+func metricsTokenRequired(w http.ResponseWriter) error {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="latchkey-metrics"`)
+	return auth.Errorf(auth.CodeInvalidToken, "A valid metrics token is required.")
+}
+
+// bearerMatches reports whether r carries token as its bearer token. Both
+// sides are hashed first so that the comparison takes the same time
+// whatever the length of the guess.
+func bearerMatches(r *http.Request, token []byte) bool {
+	got, ok := bearer(r)
+	if !ok {
+		return false
+	}
+	a, b := sha256.Sum256([]byte(got)), sha256.Sum256(token)
+	return subtle.ConstantTimeCompare(a[:], b[:]) == 1
 }
 
 // maxRequestIDLength bounds a request ID taken from a proxy.

@@ -33,6 +33,8 @@ type Options struct {
 	// MetricsHandler, when set, is served at /metrics on this server; leave
 	// it nil when metrics are served on a separate address.
 	MetricsHandler http.Handler
+	// MetricsToken, when set, is the bearer token /metrics requires.
+	MetricsToken []byte
 	// RateLimits are the request budgets per client; none without a
 	// Limiter.
 	RateLimits RateLimits
