@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/latchkey/latchkey/internal/password"
 	"github.com/latchkey/latchkey/internal/store"
@@ -151,10 +152,26 @@ type Principal struct {
 	Session store.Session
 }
 
-// NormalizeEmail trims and lower-cases an address, the form in which emails
-// are stored and compared.
+// NormalizeEmail applies Unicode NFKC to an address, trims it and
+// lower-cases it: the form in which emails are stored and compared. NFKC
+// turns compatibility forms, such as fullwidth letters, into the
+// characters they stand for, so that they name the same account.
 func NormalizeEmail(s string) string {
-	return strings.ToLower(strings.TrimSpace(s))
+	return strings.ToLower(strings.TrimSpace(norm.NFKC.String(s)))
+}
+
+// oddRune reports whether r has no place in an email or a username: white
+// space, a control, format (zero-width and bidi controls among them),
+// private-use, surrogate or unassigned code point, a variation selector or
+// another character that shows as nothing, such as the Hangul fillers.
+// Each would let a name look like another's in lists and the audit trail.
+func oddRune(r rune) bool {
+	if r == utf8.RuneError || unicode.In(r, unicode.White_Space, unicode.Cc, unicode.Cf,
+		unicode.Co, unicode.Cs, unicode.Variation_Selector,
+		unicode.Other_Default_Ignorable_Code_Point) {
+		return true
+	}
+	return !unicode.In(r, unicode.L, unicode.M, unicode.N, unicode.P, unicode.S)
 }
 
 // maxEmailLength is the longest address SMTP can carry (RFC 5321 path limit).
@@ -173,6 +190,9 @@ func validateEmail(email string) error {
 	if len(email) > maxEmailLength {
 		return Invalid("email", "Email is too long.")
 	}
+	if strings.ContainsFunc(email, oddRune) {
+		return Invalid("email", "Email contains spaces, invisible or unusual characters.")
+	}
 	addr, err := mail.ParseAddress(email)
 	if err != nil || addr.Address != email || addr.Name != "" {
 		return Invalid("email", "Email is not a valid address.")
@@ -184,10 +204,11 @@ func validateEmail(email string) error {
 	return nil
 }
 
-// normalizeUsername trims and lower-cases a username and checks that it is
-// 3 to 32 letters, digits, '.', '_' or '-'.
+// normalizeUsername applies NFKC to a username, trims and lower-cases it,
+// as NormalizeEmail does an address, and checks that it is 3 to 32
+// letters, digits, '.', '_' or '-'.
 func normalizeUsername(s string) (string, error) {
-	u := strings.ToLower(strings.TrimSpace(s))
+	u := strings.ToLower(strings.TrimSpace(norm.NFKC.String(s)))
 	if u == "" {
 		return "", nil
 	}
@@ -196,7 +217,8 @@ func normalizeUsername(s string) (string, error) {
 		return "", Invalid("username", "Username must be 3 to 32 characters.")
 	}
 	for _, r := range u {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("._-", r) {
+		if oddRune(r) ||
+			!unicode.IsLetter(r) && !unicode.IsDigit(r) && !strings.ContainsRune("._-", r) {
 			return "", Invalid("username",
 				"Username may contain only letters, digits, '.', '_' and '-'.")
 		}
