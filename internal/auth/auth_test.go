@@ -157,6 +157,83 @@ func TestLoginUpgradesAForeignBcryptHashToArgon2id(t *testing.T) {
 	}
 }
 
+func TestTwoLoginsUpgradingOneHashAtOnceBothSucceed(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, password.Options{Algorithm: password.Argon2id})
+	u, err := f.svc.CreateUser(t.Context(), auth.RegisterInput{
+		Email: "twice@example.com", Password: pw,
+	}, store.RoleUser)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// Both logins check the same bcrypt hash and race to upgrade it: one
+	// upgrade loses its compare-and-set, and that login must still succeed
+	// since the password did not change.
+	for round := range 5 {
+		err := f.store.UpdatePasswordHash(t.Context(), u.ID, string(legacy), f.clock.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := make(chan struct{})
+		errs := make(chan error, 2)
+		for range 2 {
+			go func() {
+				<-start
+				_, err := f.svc.Login(t.Context(), u.Email, pw, client)
+				errs <- err
+			}()
+		}
+		close(start)
+		for range 2 {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: login with the right password: %v (code %q), want success",
+					round, err, code(err))
+			}
+		}
+	}
+}
+
+func TestAChangeCheckedBeforeALoginUpgradedTheHashGoesThrough(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, password.Options{Algorithm: password.Argon2id})
+	ctx := t.Context()
+	g, err := f.svc.Register(ctx, auth.RegisterInput{Email: "up@example.com", Password: pw},
+		client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.MinCost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.store.UpdatePasswordHash(ctx, g.User.ID, string(legacy), f.clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// The change reads the bcrypt hash; a login then upgrades it to
+	// argon2id before the change writes.
+	p, err := f.svc.Authenticate(ctx, g.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Login(ctx, "up@example.com", pw, client); err != nil {
+		t.Fatal(err)
+	}
+
+	const next = "Changed-horse7!"
+	if err := f.svc.ChangePassword(ctx, p, pw, next, client); err != nil {
+		t.Fatalf("change after the hash of the same password was upgraded: %v (code %q), "+
+			"want success", err, code(err))
+	}
+	if _, err := f.svc.Login(ctx, "up@example.com", next, client); err != nil {
+		t.Errorf("login with the new password: %v", err)
+	}
+}
+
 func TestCreateUserValidatesEmailAndUsername(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, password.Options{Algorithm: password.Bcrypt, BcryptCost: 4})

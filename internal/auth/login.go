@@ -263,11 +263,30 @@ func (s *Service) rehash(ctx context.Context, u store.User, plain string) string
 	if err == nil {
 		err = s.store.RehashPassword(ctx, u.ID, u.PasswordHash, hash, s.now())
 	}
+	if errors.Is(err, store.ErrNotFound) {
+		return s.upgradedElsewhere(ctx, u, plain)
+	}
 	if err != nil {
 		s.log.WarnContext(ctx, "password rehash failed", "user_id", u.ID, "err", err)
 		return u.PasswordHash
 	}
 	return hash
+}
+
+// upgradedElsewhere is rehash's answer when the stored hash changed after
+// the login checked it. Another login of the same password upgrading the
+// same old hash is the common cause, and then the new hash still holds
+// plain: the login goes on with it. After a reset or a change it does not,
+// and the old hash is returned so that the login is refused.
+func (s *Service) upgradedElsewhere(ctx context.Context, u store.User, plain string) string {
+	cur, err := s.store.UserByID(ctx, u.ID)
+	if err != nil {
+		return u.PasswordHash
+	}
+	if ok, _, err := s.hasher.Verify(ctx, cur.PasswordHash, plain); err != nil || !ok {
+		return u.PasswordHash
+	}
+	return cur.PasswordHash
 }
 
 // recordAttempt records the outcome of a sign-in attempt by u, nil for an

@@ -204,10 +204,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 	now := s.now()
 	u, err = s.store.ChangePassword(ctx, u.ID, u.PasswordHash, pwHash, now)
 	if errors.Is(err, store.ErrNotFound) {
-		// A reset or another change committed after the hash was read:
-		// writing now would undo it with a password checked against the
-		// hash it replaced.
-		return errPasswordChanged
+		u, err = s.changeAfterUpgrade(ctx, p.User.ID, current, pwHash, now)
 	}
 	if err != nil {
 		return fmt.Errorf("change password: %w", err)
@@ -223,6 +220,32 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		"session_id": p.Session.ID, "sessions_revoked": strconv.Itoa(len(ended))})
 	s.notifyPasswordChange(ctx, u, c, false)
 	return nil
+}
+
+// changeAfterUpgrade is ChangePassword's second try when the stored hash
+// changed after the current password was checked against it. A login
+// upgrading the hash of the same password is harmless, and the change goes
+// on over the new hash; a reset or another change committed meanwhile is
+// not, since writing would undo it with a password checked against the
+// hash it replaced.
+func (s *Service) changeAfterUpgrade(ctx context.Context, userID, current, pwHash string,
+	now time.Time) (store.User, error) {
+	cur, err := s.store.UserByID(ctx, userID)
+	if err != nil {
+		return store.User{}, fmt.Errorf("change password: read user again: %w", err)
+	}
+	ok, _, err := s.hasher.Verify(ctx, cur.PasswordHash, current)
+	if err != nil {
+		return store.User{}, hashErr(err)
+	}
+	if !ok {
+		return store.User{}, errPasswordChanged
+	}
+	u, err := s.store.ChangePassword(ctx, userID, cur.PasswordHash, pwHash, now)
+	if errors.Is(err, store.ErrNotFound) {
+		return store.User{}, errPasswordChanged
+	}
+	return u, err
 }
 
 // liftLockout clears the account's failure count and lock after a reset:

@@ -121,8 +121,10 @@ type Store interface {
 	UserByID(ctx context.Context, id string) (User, error)
 	// UserByEmail returns the user with the normalized email, or ErrNotFound.
 	UserByEmail(ctx context.Context, email string) (User, error)
-	// UpdatePasswordHash replaces the user's password hash, for instance to
-	// upgrade an old bcrypt hash after a successful login.
+	// UpdatePasswordHash replaces the user's password hash whatever it was,
+	// for tools that set a hash outright, such as an import of accounts from
+	// another system. The flows use the compare-and-set writes
+	// (RehashPassword, ChangePassword) instead.
 	UpdatePasswordHash(ctx context.Context, userID, hash string, now time.Time) error
 	// RehashPassword replaces the user's password hash with hash only while
 	// it is still old, so that upgrading the hash a login just verified
