@@ -12,6 +12,7 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/latchkey/latchkey/internal/store"
+	"golang.org/x/text/unicode/norm"
 )
 
 // CodeLastAdmin refuses a change that would leave no active admin.
@@ -93,6 +94,9 @@ func (s *Service) SearchUsers(
 	if !plainText(query) || len(query) > maxSearchLength {
 		return UserPage{}, Invalid("q", "The search is too long or not valid text.")
 	}
+	// Folded as stored emails and usernames are, so that a search typed in
+	// fullwidth letters finds the account they sign in to.
+	query = norm.NFKC.String(query)
 	after, err := s.decodeUserCursor(cursor)
 	if err != nil {
 		return UserPage{}, err

@@ -178,6 +178,9 @@ func TestAdminSearchMatchesWildcardsLiterally(t *testing.T) {
 			{"\\%", nil},
 			{"%example%", nil},
 			{"'", nil},
+			// Folded as stored addresses are: case and compatibility forms.
+			{"PLAIN", []string{"plain@example.com"}},
+			{"ｐｌａｉｎ", []string{"plain@example.com"}},
 		}
 		for _, tc := range tests {
 			t.Run("a search for "+tc.q+" matches it as text", func(t *testing.T) {
