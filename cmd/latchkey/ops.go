@@ -133,7 +133,7 @@ func (o *operations) apiMetrics(cfg *config.Config) http.Handler {
 	case len(cfg.MetricsToken) > 0:
 		return o.metrics.Handler()
 	case cfg.Production():
-		o.log.Info("/metrics is not served on LISTEN_ADDR: set METRICS_TOKEN or METRICS_ADDR")
+		o.log.Warn("/metrics is not served on LISTEN_ADDR: set METRICS_TOKEN or METRICS_ADDR")
 		return nil
 	}
 	o.log.Warn("/metrics is open to anyone on LISTEN_ADDR; set METRICS_TOKEN or " +
