@@ -64,7 +64,7 @@ type Options struct {
 	// selects DefaultArgon2Params.
 	Argon2 Argon2Params
 	// MaxInFlight is how many hashes may be computed at once; default
-	// runtime.NumCPU().
+	// runtime.GOMAXPROCS(0) when the Hasher is made.
 	MaxInFlight int
 	// MaxWait is how long a caller waits for a hashing slot; default 2s.
 	MaxWait time.Duration
@@ -114,7 +114,10 @@ func NewHasher(o Options) (*Hasher, error) {
 	}
 
 	if o.MaxInFlight == 0 {
-		o.MaxInFlight = runtime.NumCPU()
+		// GOMAXPROCS, not NumCPU: in a container with a CPU quota it is the
+		// quota, and hashes beyond it would only wait, each holding its
+		// memory.
+		o.MaxInFlight = runtime.GOMAXPROCS(0)
 	}
 	if o.MaxInFlight < 0 {
 		return nil, fmt.Errorf("password: max in flight %d is negative", o.MaxInFlight)

@@ -86,7 +86,7 @@ func TestNewHasherAppliesDefaults(t *testing.T) {
 	if got, want := h.argon2, DefaultArgon2Params(); got != want {
 		t.Errorf("argon2 params = %+v, want %+v", got, want)
 	}
-	if got, want := cap(h.slots), runtime.NumCPU(); got != want {
+	if got, want := cap(h.slots), runtime.GOMAXPROCS(0); got != want {
 		t.Errorf("slots = %d, want %d", got, want)
 	}
 	if got, want := h.maxWait, 2*time.Second; got != want {
