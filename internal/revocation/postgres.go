@@ -96,23 +96,7 @@ func (f *Postgres) Publish(ctx context.Context, r auth.Revocation) error {
 // breaks.
 func (f *Postgres) Follow(ctx context.Context, apply func(auth.Revocation),
 	connected func(bool)) error {
-	backoff := minBackoff
-	for {
-		up, err := f.follow(ctx, apply, connected)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if up {
-			backoff = minBackoff
-			f.log.WarnContext(ctx, "revocation feed lost", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, maxBackoff)
-	}
+	return retry(ctx, f.log, func() (bool, error) { return f.follow(ctx, apply, connected) })
 }
 
 // follow runs one listening connection until it fails, and reports whether

@@ -1,6 +1,7 @@
 // Package revocation carries session revocations between Latchkey
-// instances over Redis publish/subscribe, so that each instance can cache
-// sessions and still drop a revoked one within milliseconds.
+// instances over Redis publish/subscribe or PostgreSQL LISTEN/NOTIFY, so
+// that each instance can cache sessions and still drop a revoked one within
+// milliseconds.
 package revocation
 
 import (
@@ -16,15 +17,11 @@ import (
 	"github.com/latchkey/latchkey/internal/auth"
 )
 
-// Liveness and reconnection timing. A subscription that stays silent is
-// pinged every idlePing; one that does not answer the ping within another
-// idlePing is treated as broken, so a dead connection that no error reveals
-// is noticed within about twice idlePing.
-const (
-	idlePing   = 2 * time.Second
-	minBackoff = 100 * time.Millisecond
-	maxBackoff = 2 * time.Second
-)
+// idlePing is the liveness timing of a subscription: one that stays silent
+// is pinged every idlePing, and one that does not answer the ping within
+// another idlePing is treated as broken, so a dead connection that no error
+// reveals is noticed within about twice idlePing.
+const idlePing = 2 * time.Second
 
 // Redis is a revocation feed over one Redis channel. It implements
 // auth.RevocationFeed.
@@ -63,23 +60,7 @@ func (f *Redis) Publish(ctx context.Context, r auth.Revocation) error {
 // the subscription is confirmed, connected(false) as soon as it breaks.
 func (f *Redis) Follow(ctx context.Context, apply func(auth.Revocation),
 	connected func(bool)) error {
-	backoff := minBackoff
-	for {
-		up, err := f.follow(ctx, apply, connected)
-		if ctx.Err() != nil {
-			return nil
-		}
-		if up {
-			backoff = minBackoff
-			f.log.WarnContext(ctx, "revocation feed lost", "err", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(backoff):
-		}
-		backoff = min(backoff*2, maxBackoff)
-	}
+	return retry(ctx, f.log, func() (bool, error) { return f.follow(ctx, apply, connected) })
 }
 
 // follow runs one subscription until it fails, and reports whether it was
