@@ -9,7 +9,6 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -183,42 +182,28 @@ func TestABurstOfWrongLoginsFromOneClientGetsOnlyTheLoginBudgetChecked(t *testin
 		// Each wrong password is for another email, so that no account's
 		// lockout plays a part: only the client's login budget stops them.
 		rc := newRacer(t, e, n)
-		var (
-			mu      sync.Mutex
-			answers = map[string]int{}
-			wg      sync.WaitGroup
-		)
-		start := make(chan struct{})
-		for i := range n {
-			wg.Go(func() {
-				<-start
-				body := fmt.Sprintf(`{"email":"burst%d@example.com","password":"Wrong-pass1!"}`, i)
-				res, err := rc.client.Post(e.srv.URL+"/api/auth/login", "application/json",
-					strings.NewReader(body))
-				if err != nil {
-					t.Errorf("login %d: %v", i, err)
-					return
+		answers := tally(t, n, func(i int) (int, string, error) {
+			body := fmt.Sprintf(`{"email":"burst%d@example.com","password":"Wrong-pass1!"}`, i)
+			res, err := rc.client.Post(e.srv.URL+"/api/auth/login", "application/json",
+				strings.NewReader(body))
+			if err != nil {
+				return 0, "", err
+			}
+			defer res.Body.Close()
+			var out struct{ Code string }
+			if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
+				return 0, "", err
+			}
+			if res.StatusCode == http.StatusTooManyRequests {
+				if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil ||
+					secs < 1 || res.Header.Get("RateLimit-Remaining") != "0" {
+					t.Errorf("429 with Retry-After %q, RateLimit-Remaining %q; "+
+						"want seconds and 0", res.Header.Get("Retry-After"),
+						res.Header.Get("RateLimit-Remaining"))
 				}
-				defer res.Body.Close()
-				var out struct{ Code string }
-				if err := json.NewDecoder(res.Body).Decode(&out); err != nil {
-					t.Errorf("login %d: %v", i, err)
-				}
-				if res.StatusCode == http.StatusTooManyRequests {
-					if secs, err := strconv.Atoi(res.Header.Get("Retry-After")); err != nil ||
-						secs < 1 || res.Header.Get("RateLimit-Remaining") != "0" {
-						t.Errorf("429 with Retry-After %q, RateLimit-Remaining %q; "+
-							"want seconds and 0", res.Header.Get("Retry-After"),
-							res.Header.Get("RateLimit-Remaining"))
-					}
-				}
-				mu.Lock()
-				answers[fmt.Sprintf("%d %s", res.StatusCode, out.Code)]++
-				mu.Unlock()
-			})
-		}
-		close(start)
-		wg.Wait()
+			}
+			return res.StatusCode, out.Code, nil
+		})
 
 		want := map[string]int{
 			"401 invalid_credentials": budget,
